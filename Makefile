@@ -1,0 +1,38 @@
+# Every target creates .venv and installs what it needs when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORPUS ?= ../shared/corpus/dev
+
+.PHONY: install run test lint quality bench rules clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+rules: $(STAMP)
+	$(BIN)/redflags rules build
+
+run: rules
+	$(BIN)/redflags analyze --explain samples/clinic-landing.html
+
+test: rules
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
+
+quality: rules
+	$(BIN)/python -m app.quality $(CORPUS)
+
+bench: rules
+	$(BIN)/python bench/engine_bench.py $(CORPUS)
+
+clean:
+	rm -rf $(VENV) models/pipeline

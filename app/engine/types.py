@@ -1,0 +1,196 @@
+"""Data passed between the engine's stages: extracted pages in, a scored report out.
+
+Internal stage data are frozen dataclasses; the report is a pydantic model because it is the
+public JSON contract that the API, exports and the browser extension build on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Region = Literal["main", "nav", "header", "footer", "aside"]
+BlockKind = Literal[
+    "title", "meta", "heading", "paragraph", "list_item", "table_cell", "button", "link",
+    "quote", "text",
+]
+Polarity = Literal["red_flag", "absence", "mitigating"]
+Verdict = Literal["high_risk", "caution", "low_risk", "not_applicable", "unreadable"]
+ApplicabilityKind = Literal["offers_treatment", "discusses", "unrelated"]
+
+RED_FLAG_CATEGORIES = (
+    "cure_claim", "price_or_payment", "fda_status_misleading", "many_conditions", "testimonials",
+    "medical_tourism", "safety_minimized", "pay_to_participate", "unproven_product",
+    "pressure_sales",
+)
+ABSENCE_CATEGORIES = ("no_ind", "no_trial_registration", "no_risk_disclosure")
+MITIGATING_CATEGORIES = (
+    "trial_registration_id", "ind_mentioned", "risks_disclosed", "no_cost_to_participants",
+    "investigational_status",
+)
+CATEGORIES = RED_FLAG_CATEGORIES + ABSENCE_CATEGORIES + MITIGATING_CATEGORIES
+
+
+# --- Extraction output -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One visible unit of text; sentences never run across two blocks."""
+
+    text: str
+    kind: BlockKind
+    region: Region
+    start: int  # offset of the block in ExtractedPage.text
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """An ``<a href>`` on the page, resolved against the page URL when one is known."""
+
+    href: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedPage:
+    """What the extractor read from one HTML or text document."""
+
+    source: str  # URL or file path the evidence will point to
+    text: str  # the blocks' texts joined by blank lines
+    blocks: tuple[Block, ...]
+    title: str | None = None
+    description: str | None = None
+    lang: str | None = None
+    links: tuple[Link, ...] = ()
+    registry_links: tuple[str, ...] = ()  # outbound links to trial registries
+    structured_prices: tuple[str, ...] = ()  # schema.org priceRange / Offer price strings
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def word_count(self) -> int:
+        return len(self.text.split())
+
+
+# --- Report (public contract) ------------------------------------------------------------------
+
+
+class Evidence(BaseModel):
+    """Where a finding was seen: the sentence, the page, and the matched span's offsets."""
+
+    url: str = Field(description="Page URL, or the file path for local analysis.")
+    quote: str = Field(description="The sentence (or block) that shows the sign.")
+    match: str = Field(description="The words that triggered the rule.")
+    start: int = Field(description="Offset of the match in the page's extracted text.")
+    end: int
+    quote_start: int = Field(description="Offset of the quote in the page's extracted text.")
+
+
+class Adjustment(BaseModel):
+    """One context modifier that touched a candidate, and the word that caused it."""
+
+    modifier: str  # e.g. negated, hedged, reported, question, own_voice
+    trigger: str
+    effect: Literal["suppress", "boost", "scale"]
+    factor: float = 1.0
+
+
+class Decision(BaseModel):
+    """The decision process for one candidate match (returned with ``explain``)."""
+
+    rule_id: str
+    pattern: str
+    match: str
+    url: str
+    quote: str
+    base_weight: float
+    adjustments: list[Adjustment] = Field(default_factory=list)
+    weight: float
+    kept: bool
+    reason: str | None = None
+
+
+class Finding(BaseModel):
+    rule_id: str
+    category: str
+    polarity: Polarity
+    title: str
+    weight: float = Field(description="The rule's weight after context adjustments.")
+    contribution: float = Field(description="Points this finding adds to (or takes from) score.")
+    explanation: str
+    advice: str
+    references: list[str] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    decisions: list[Decision] | None = None
+
+
+class RegistryId(BaseModel):
+    registry: str
+    id: str  # normalised
+    text: str  # as written
+    url: str | None = None  # where the registry shows it, when known
+
+
+class Money(BaseModel):
+    text: str
+    currency: str | None
+    amount: float | None = None
+    low: float | None = None
+    high: float | None = None
+    qualifier: Literal["exact", "range", "starting_at", "per_month", "up_to"] = "exact"
+    url: str | None = None
+
+
+class Identifiers(BaseModel):
+    registry_ids: list[RegistryId] = Field(default_factory=list)
+    ind_numbers: list[str] = Field(default_factory=list)
+    prices: list[Money] = Field(default_factory=list)
+
+
+class Applicability(BaseModel):
+    kind: ApplicabilityKind
+    offers_score: float
+    discusses_score: float
+    reasons: list[str] = Field(default_factory=list)
+
+
+class PageInfo(BaseModel):
+    url: str
+    title: str | None = None
+    words: int = 0
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Report(BaseModel):
+    source: str
+    score: int = Field(ge=0, le=100)
+    verdict: Verdict
+    applicability: Applicability | None
+    summary: str
+    findings: list[Finding] = Field(default_factory=list)
+    identifiers: Identifiers = Field(default_factory=Identifiers)
+    pages: list[PageInfo] = Field(default_factory=list)
+    rules_version: str
+    engine_version: str
+    warnings: list[str] = Field(default_factory=list)
+    discarded: list[Decision] | None = Field(
+        default=None, description="Candidates that context removed (only with explain)."
+    )
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A rule match before context and scoring decide what becomes of it."""
+
+    rule_id: str
+    pattern: str
+    page: int  # index into the analysed pages
+    start: int
+    end: int
+    sent_start: int
+    sent_end: int
+    region: Region
+    adjustments: list[Adjustment] = field(default_factory=list)
