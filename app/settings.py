@@ -33,11 +33,11 @@ class Settings(BaseSettings):
     user_agent: str = (
         "redflags/0.1 (+https://github.com/redflags-project/redflags; stem-cell clinic checker)"
     )
-    allowed_networks: Annotated[
-        list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode
-    ] = Field(
-        default_factory=list,
-        description="Networks the SSRF guard lets through, e.g. 127.0.0.0/8 for local tests.",
+    allowed_networks: Annotated[list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode] = (
+        Field(
+            default_factory=list,
+            description="Networks the SSRF guard lets through, e.g. 127.0.0.0/8 for local tests.",
+        )
     )
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(10.0, gt=0)
@@ -57,6 +57,19 @@ class Settings(BaseSettings):
     registry_base_url: str = "https://clinicaltrials.gov"
     registry_cache_ttl: float = Field(86_400.0, ge=0)
     registry_timeout: float = Field(10.0, gt=0)
+    registry_max_tries: int = Field(
+        3, ge=1, description="Tries per registry request when it meets a 429, a 5xx or no network."
+    )
+    registry_max_retry_wait: float = Field(
+        30.0, ge=0, description="Longest wait between tries; a longer Retry-After gives up."
+    )
+    registry_requests_per_minute: float = Field(
+        50.0, gt=0, description="Client-side courtesy limit for ClinicalTrials.gov."
+    )
+    registry_burst: int = Field(5, ge=1, description="Requests allowed back to back.")
+    registry_batch_size: int = Field(
+        100, ge=1, le=1000, description="NCT ids asked for in one list request."
+    )
 
     @field_validator("allowed_networks", mode="before")
     @classmethod

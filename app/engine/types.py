@@ -13,21 +13,39 @@ from pydantic import BaseModel, Field
 
 Region = Literal["main", "nav", "header", "footer", "aside"]
 BlockKind = Literal[
-    "title", "meta", "heading", "paragraph", "list_item", "table_cell", "button", "link",
-    "quote", "text",
+    "title",
+    "meta",
+    "heading",
+    "paragraph",
+    "list_item",
+    "table_cell",
+    "button",
+    "link",
+    "quote",
+    "text",
 ]
 Polarity = Literal["red_flag", "absence", "mitigating"]
 Verdict = Literal["high_risk", "caution", "low_risk", "not_applicable", "unreadable"]
 ApplicabilityKind = Literal["offers_treatment", "discusses", "unrelated"]
 
 RED_FLAG_CATEGORIES = (
-    "cure_claim", "price_or_payment", "fda_status_misleading", "many_conditions", "testimonials",
-    "medical_tourism", "safety_minimized", "pay_to_participate", "unproven_product",
+    "cure_claim",
+    "price_or_payment",
+    "fda_status_misleading",
+    "many_conditions",
+    "testimonials",
+    "medical_tourism",
+    "safety_minimized",
+    "pay_to_participate",
+    "unproven_product",
     "pressure_sales",
 )
 ABSENCE_CATEGORIES = ("no_ind", "no_trial_registration", "no_risk_disclosure")
 MITIGATING_CATEGORIES = (
-    "trial_registration_id", "ind_mentioned", "risks_disclosed", "no_cost_to_participants",
+    "trial_registration_id",
+    "ind_mentioned",
+    "risks_disclosed",
+    "no_cost_to_participants",
     "investigational_status",
 )
 CATEGORIES = RED_FLAG_CATEGORIES + ABSENCE_CATEGORIES + MITIGATING_CATEGORIES
@@ -124,6 +142,7 @@ class Finding(BaseModel):
     advice: str
     references: list[str] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
+    occurrences: int = Field(0, description="Sentences that showed the sign (evidence is capped).")
     decisions: list[Decision] | None = None
 
 
@@ -141,6 +160,9 @@ class Money(BaseModel):
     low: float | None = None
     high: float | None = None
     qualifier: Literal["exact", "range", "starting_at", "per_month", "up_to"] = "exact"
+    # Billing period written after the amount ("/month", "per night"); kept apart from the
+    # qualifier so "as low as $189/month" is both a starting price and a monthly payment.
+    period: Literal["month", "year", "week", "day", "night", "session"] | None = None
     url: str | None = None
 
 

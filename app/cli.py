@@ -1,0 +1,138 @@
+"""The ``redflags`` command: a thin shell over the engine (argument parsing and output only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+from app.engine.analyzer import Engine
+from app.engine.rulebook import RuleError, load_rules
+from app.engine.ruletests import run_examples
+from app.inputs import InputError, load_site
+from app.render import render_text
+from app.settings import Settings, get_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    try:
+        return int(args.handler(args, settings))
+    except RuleError as exc:
+        print(f"redflags: the rules cannot be used:\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="redflags",
+        description="Warning signs of unregulated stem-cell clinics, with the evidence.",
+    )
+    parser.add_argument("--version", action="version", version=f"redflags {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    analyze = commands.add_parser(
+        "analyze", help="analyse local HTML or text files (a folder is one site)"
+    )
+    analyze.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
+    analyze.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
+    analyze.add_argument("--explain", action="store_true", help="show how each decision was made")
+    analyze.set_defaults(handler=_analyze)
+
+    rules = commands.add_parser("rules", help="list, test or build the rule packs")
+    rule_commands = rules.add_subparsers(required=True, metavar="ACTION")
+    listing = rule_commands.add_parser("list", help="the rule catalogue")
+    listing.add_argument("--format", choices=("text", "json"), default="text")
+    listing.set_defaults(handler=_rules_list)
+    testing = rule_commands.add_parser("test", help="run every rule's examples")
+    testing.add_argument("--rule", help="only this rule id")
+    testing.set_defaults(handler=_rules_test)
+    build = rule_commands.add_parser("build", help="assemble and save the spaCy pipeline")
+    build.set_defaults(handler=_rules_build)
+    return parser
+
+
+def _analyze(args: argparse.Namespace, settings: Settings) -> int:
+    engine = Engine.load(settings.rules_dir, settings.models_dir)
+    failed = False
+    for path in args.paths:
+        try:
+            pages = load_site(
+                path, max_bytes=settings.max_document_bytes, min_words=settings.min_words
+            )
+        except InputError as exc:
+            failed = True
+            if args.format == "jsonl":
+                print(json.dumps({"source": path, "error": str(exc)}))
+            else:
+                print(f"redflags: {exc}", file=sys.stderr)
+            continue
+        report = engine.analyze(pages, path, explain=args.explain)
+        if args.format == "text":
+            print(render_text(report, explain=args.explain))
+            print()
+        elif args.format == "json":
+            print(report.model_dump_json(indent=2, exclude_none=True))
+        else:
+            print(report.model_dump_json(exclude_none=True))
+    return 1 if failed else 0
+
+
+def _rules_list(args: argparse.Namespace, settings: Settings) -> int:
+    ruleset = load_rules(settings.rules_dir)
+    if args.format == "json":
+        rows = [
+            rule.model_dump(
+                include={
+                    "id",
+                    "title",
+                    "category",
+                    "polarity",
+                    "weight",
+                    "status",
+                    "explanation",
+                    "advice",
+                    "references",
+                }
+            )
+            for rule in ruleset.rules
+        ]
+        print(json.dumps({"rules_version": ruleset.version, "rules": rows}, indent=2))
+        return 0
+    for name, pack in ruleset.packs.items():
+        print(f"{name}  ({pack.family})")
+        for rule in pack.rules:
+            print(
+                f"  {rule.id:<28} {rule.polarity:<10} {rule.category:<24} {rule.weight:>5g}  "
+                f"{rule.title}"
+            )
+    print(f"{len(ruleset.rules)} rules, version {ruleset.version}")
+    return 0
+
+
+def _rules_test(args: argparse.Namespace, settings: Settings) -> int:
+    engine = Engine.load(settings.rules_dir, settings.models_dir)
+    results = run_examples(engine, only=args.rule)
+    failures = [r for r in results if not r.passed]
+    for result in failures:
+        expectation = "should match" if result.expected else "should not match"
+        fired = ", ".join(sorted(result.fired)) or "nothing"
+        print(f"FAIL {result.rule_id}: {expectation}: {result.text!r} (fired: {fired})")
+    print(f"{len(results) - len(failures)} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+def _rules_build(args: argparse.Namespace, settings: Settings) -> int:
+    engine = Engine.load(settings.rules_dir, settings.models_dir)
+    print(f"pipeline for rules {engine.ruleset.version} is in {settings.models_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,389 @@
+"""The engine: extracted pages in, one explained site-level report out.
+
+Stages run in order: NLP (sentences, rule and context terms), identifiers (registry ids, IND
+numbers, money), context (each candidate kept, rescaled or removed, with the reason),
+applicability, site-level voice, grouping into findings, absence signs, scoring.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app import __version__
+from app.engine.applicability import ApplicabilityJudge
+from app.engine.context import ContextResolver, SentenceContext
+from app.engine.identifiers import IdentifierMatch, find_all, registry_id_from_url
+from app.engine.nlp import NlpArtifacts, NlpEngine, load_or_build
+from app.engine.rulebook import Rule, RuleSet, load_rules
+from app.engine.scoring import Scorer
+from app.engine.types import (
+    Decision,
+    Evidence,
+    ExtractedPage,
+    Finding,
+    Identifiers,
+    Money,
+    PageInfo,
+    Region,
+    RegistryId,
+    Report,
+)
+
+MAX_EVIDENCE = 8
+MAX_QUOTE = 320
+
+
+@dataclass(slots=True)
+class Kept:
+    """A candidate that survived context, ready to become evidence."""
+
+    rule: Rule
+    page: int
+    block: int
+    group: str | None
+    evidence: Evidence
+    decision: Decision
+
+
+@dataclass(slots=True)
+class _PageState:
+    page: ExtractedPage
+    art: NlpArtifacts
+    ctx: SentenceContext
+    block_starts: list[int] = field(default_factory=list)
+    sent_starts: list[int] = field(default_factory=list)
+
+
+class Engine:
+    """Holds the loaded rules and pipeline; ``analyze`` is pure CPU work and thread-safe."""
+
+    def __init__(self, ruleset: RuleSet, nlp: NlpEngine) -> None:
+        self.ruleset = ruleset
+        self.nlp = nlp
+        self.context = ContextResolver(ruleset.config("context.yaml"))
+        self.applicability = ApplicabilityJudge(ruleset.config("applicability.yaml"))
+        self.scorer = Scorer(ruleset.config("scoring.yaml"))
+        self.identifier_rules = [
+            r for r in ruleset.rules if r.match is not None and r.match.identifiers
+        ]
+        self.mentions = {
+            r.id: _words(r.context.sentence_mentions)
+            for r in ruleset.rules
+            if r.context.sentence_mentions
+        }
+        self.excludes = {
+            r.id: _words(r.context.sentence_excludes)
+            for r in ruleset.rules
+            if r.context.sentence_excludes
+        }
+
+    @classmethod
+    def load(cls, rules_dir: Path, models_dir: Path) -> Engine:
+        ruleset = load_rules(rules_dir)
+        return cls(ruleset, load_or_build(ruleset, models_dir))
+
+    # -- the whole analysis ---------------------------------------------------------------------
+
+    def analyze(
+        self,
+        pages: Sequence[ExtractedPage],
+        source: str,
+        *,
+        explain: bool = False,
+        warnings: Sequence[str] = (),
+    ) -> Report:
+        artifacts = self.nlp.process([p.text for p in pages])
+        states = [
+            _PageState(
+                page,
+                art,
+                self.context.index(page.text, art),
+                [b.start for b in page.blocks],
+                [s.start for s in art.sentences],
+            )
+            for page, art in zip(pages, artifacts, strict=True)
+        ]
+        applicability = self.applicability.judge(artifacts)
+        identifiers = Identifiers()
+        kept, discarded = self._decide(states, applicability.kind, identifiers)
+        findings = self._findings(kept, explain)
+        findings += self._absences(findings, states, applicability.kind)
+        score, verdict = self.scorer.score(findings, applicability.kind)
+        findings.sort(key=lambda f: (-abs(f.contribution), f.rule_id))
+        page_infos = [
+            PageInfo(url=p.source, title=p.title, words=p.word_count, warnings=list(p.warnings))
+            for p in pages
+        ]
+        all_warnings = list(warnings) + [w for p in pages for w in p.warnings]
+        return Report(
+            source=source,
+            score=score,
+            verdict=verdict,
+            applicability=applicability,
+            summary=self.scorer.summary(verdict, applicability.kind, findings),
+            findings=findings,
+            identifiers=identifiers,
+            pages=page_infos,
+            rules_version=self.ruleset.version,
+            engine_version=__version__,
+            warnings=list(dict.fromkeys(all_warnings)),
+            discarded=discarded if explain else None,
+        )
+
+    def rule_hits(self, text: str) -> set[str]:
+        """Ids of the rules that fire on one text judged as a clinic's own page (rule examples)."""
+        page = ExtractedPage(source="example", text=text, blocks=())
+        art = self.nlp.process([text])[0]
+        state = _PageState(
+            page, art, self.context.index(text, art), [], [s.start for s in art.sentences]
+        )
+        kept, _ = self._decide([state], "offers_treatment", Identifiers())
+        return {f.rule_id for f in self._findings(kept, explain=False)}
+
+    # -- candidates and context -----------------------------------------------------------------
+
+    def _decide(
+        self, states: list[_PageState], applicability: str, identifiers: Identifiers
+    ) -> tuple[list[Kept], list[Decision]]:
+        kept: list[Kept] = []
+        discarded: list[Decision] = []
+        for index, state in enumerate(states):
+            matches = find_all(state.page.text)
+            _collect_identifiers(identifiers, state.page, matches)
+            for key, start, end, tok_start, tok_end, sent in self._candidates(state, matches):
+                rule_id, pattern = key.split("|", 1)
+                rule = self.ruleset.by_id.get(rule_id)
+                if rule is None:
+                    continue
+                outcome = self._judge(
+                    rule,
+                    pattern,
+                    index,
+                    state,
+                    (start, end, tok_start, tok_end, sent),
+                    applicability,
+                )
+                if isinstance(outcome, Kept):
+                    kept.append(outcome)
+                else:
+                    discarded.append(outcome)
+        return kept, discarded
+
+    def _candidates(
+        self, state: _PageState, matches: list[IdentifierMatch]
+    ) -> list[tuple[str, int, int, int, int, int]]:
+        out = [
+            (h.key, h.start, h.end, h.tok_start, h.tok_end, h.sent) for h in state.art.candidates
+        ]
+        starts = state.art.token_starts
+        for match in matches:
+            tok_start = max(0, bisect.bisect_right(starts, match.start) - 1)
+            tok_end = max(tok_start + 1, bisect.bisect_left(starts, match.end))
+            sent = max(0, bisect.bisect_right(state.sent_starts, match.start) - 1)
+            for rule in self.identifier_rules:
+                if rule.match is not None and match.kind in rule.match.identifiers:
+                    key = f"{rule.id}|identifier:{match.kind}"
+                    out.append((key, match.start, match.end, tok_start, tok_end, sent))
+        return out
+
+    def _judge(
+        self,
+        rule: Rule,
+        pattern: str,
+        page_index: int,
+        state: _PageState,
+        span: tuple[int, int, int, int, int],
+        applicability: str,
+    ) -> Kept | Decision:
+        start, end, tok_start, tok_end, sent_index = span
+        text = state.page.text
+        block_index = max(0, bisect.bisect_right(state.block_starts, start) - 1)
+        region: Region = state.page.blocks[block_index].region if state.page.blocks else "main"
+        sentence = state.art.sentences[sent_index] if state.art.sentences else None
+        q_start, q_end = (sentence.start, sentence.end) if sentence else (start, end)
+        q_start, q_end = _clip_quote(q_start, q_end, start, end)
+        modifiers = self.context.modifiers_for(
+            state.ctx, sent_index, tok_start, tok_end, bool(sentence and sentence.question)
+        )
+        weight, adjustments, reason = self.context.apply(rule.context, modifiers, rule.weight)
+        if reason is None and region not in rule.context.regions:
+            reason = f"in the page's {region}, which this rule ignores"
+        if reason is None and sentence is not None:
+            reason = self._sentence_words(rule, text, sentence.start, sentence.end)
+        if reason is None:
+            present = {name for name, _ in modifiers}
+            for needed in self.context.site_requirement(applicability, rule):
+                if needed not in present:
+                    reason = (
+                        f"the site {applicability.replace('_', ' ')} stem-cell treatment and this "
+                        f"sentence is not in its own voice (no {needed.replace('_', ' ')} word)"
+                    )
+                    break
+        quote = " ".join(text[q_start:q_end].split())
+        decision = Decision(
+            rule_id=rule.id,
+            pattern=pattern,
+            match=text[start:end],
+            url=state.page.source,
+            quote=quote,
+            base_weight=rule.weight,
+            adjustments=adjustments,
+            weight=round(weight, 2),
+            kept=reason is None,
+            reason=reason,
+        )
+        if reason is not None:
+            return decision
+        group = pattern.split(":", 1)[1] if pattern.startswith("group:") else None
+        evidence = Evidence(
+            url=state.page.source,
+            quote=text[q_start:q_end].strip(),
+            match=text[start:end],
+            start=start,
+            end=end,
+            quote_start=q_start + (len(text[q_start:q_end]) - len(text[q_start:q_end].lstrip())),
+        )
+        return Kept(rule, page_index, block_index, group, evidence, decision)
+
+    def _sentence_words(self, rule: Rule, text: str, start: int, end: int) -> str | None:
+        mentions = self.mentions.get(rule.id)
+        if mentions is not None and not mentions.search(text, start, end):
+            words = ", ".join(rule.context.sentence_mentions[:4])
+            return f"the sentence does not mention {words} or the like"
+        excludes = self.excludes.get(rule.id)
+        found = excludes.search(text, start, end) if excludes is not None else None
+        if found:
+            return f"the sentence is about something else (“{found.group(0)}”)"
+        return None
+
+    # -- findings -------------------------------------------------------------------------------
+
+    def _findings(self, kept: list[Kept], explain: bool) -> list[Finding]:
+        by_rule: dict[str, list[Kept]] = defaultdict(list)
+        for item in kept:
+            by_rule[item.rule.id].append(item)
+        findings = []
+        for rule_id, items in by_rule.items():
+            rule = self.ruleset.by_id[rule_id]
+            if rule.match is not None and rule.match.group_count is not None:
+                items = _group_window(
+                    items, rule.match.group_count.min_groups, rule.match.group_count.within_blocks
+                )
+                if not items:
+                    continue
+            items.sort(key=lambda k: (k.page, k.evidence.start))
+            evidence, seen = [], set()
+            for item in items:
+                where = (item.evidence.url, item.evidence.quote_start)
+                if where not in seen:
+                    seen.add(where)
+                    evidence.append(item.evidence)
+            findings.append(
+                _finding(
+                    rule,
+                    max(i.decision.weight for i in items),
+                    evidence,
+                    [i.decision for i in items] if explain else None,
+                )
+            )
+        return findings
+
+    def _absences(
+        self, findings: list[Finding], states: list[_PageState], applicability: str
+    ) -> list[Finding]:
+        if applicability != "offers_treatment":
+            return []
+        present = {f.category for f in findings}
+        words = sum(s.page.word_count for s in states)
+        out = []
+        for rule in self.ruleset.rules:
+            if rule.polarity != "absence" or present.intersection(rule.absent):
+                continue
+            evidence = [
+                Evidence(
+                    url=s.page.source,
+                    quote=f"Searched {s.page.word_count} words on this page: none mention it.",
+                    match="",
+                    start=0,
+                    end=0,
+                    quote_start=0,
+                )
+                for s in states
+            ]
+            finding = _finding(rule, rule.weight, evidence, None)
+            finding.explanation = (
+                f"{rule.explanation} (Searched {len(states)} page(s), {words} words.)"
+            )
+            out.append(finding)
+        return out
+
+
+def _finding(
+    rule: Rule, weight: float, evidence: list[Evidence], decisions: list[Decision] | None
+) -> Finding:
+    return Finding(
+        rule_id=rule.id,
+        category=rule.category,
+        polarity=rule.polarity,
+        title=rule.title,
+        weight=round(weight, 2),
+        contribution=0.0,
+        explanation=rule.explanation.strip(),
+        advice=rule.advice.strip(),
+        references=list(rule.references),
+        evidence=evidence[:MAX_EVIDENCE],
+        occurrences=len(evidence),
+        decisions=decisions,
+    )
+
+
+def _group_window(items: list[Kept], min_groups: int, within: int) -> list[Kept]:
+    """The candidates of the densest window of blocks that names ``min_groups`` groups."""
+    best: list[Kept] = []
+    ordered = sorted(items, key=lambda k: (k.page, k.block, k.evidence.start))
+    for i, first in enumerate(ordered):
+        window = [k for k in ordered[i:] if k.page == first.page and k.block - first.block < within]
+        groups = {k.group for k in window}
+        if len(groups) >= min_groups and len(groups) > len({k.group for k in best}):
+            best = window
+    return best
+
+
+def _words(words: list[str]) -> re.Pattern[str]:
+    alternatives = "|".join(map(re.escape, words))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def _clip_quote(q_start: int, q_end: int, start: int, end: int) -> tuple[int, int]:
+    """Keep a quote readable when a 'sentence' is a long unpunctuated block."""
+    if q_end - q_start <= MAX_QUOTE:
+        return q_start, q_end
+    half = (MAX_QUOTE - (end - start)) // 2
+    lo = max(q_start, start - max(half, 0))
+    return lo, min(q_end, max(end, lo + MAX_QUOTE))
+
+
+def _collect_identifiers(
+    ids: Identifiers, page: ExtractedPage, matches: list[IdentifierMatch]
+) -> None:
+    known = {r.id for r in ids.registry_ids}
+    for match in matches:
+        value = match.value
+        if isinstance(value, RegistryId) and value.id not in known:
+            known.add(value.id)
+            ids.registry_ids.append(value)
+        elif match.kind == "ind_number" and isinstance(value, str):
+            if value not in ids.ind_numbers:
+                ids.ind_numbers.append(value)
+        elif isinstance(value, Money):
+            ids.prices.append(value.model_copy(update={"url": page.source}))
+    for url in page.registry_links:
+        linked = registry_id_from_url(url)
+        if linked is not None and linked.id not in known:
+            known.add(linked.id)
+            ids.registry_ids.append(linked)

@@ -1,0 +1,58 @@
+"""Does the site offer stem-cell treatment, only discuss it, or is it about something else?
+
+Driven by ``rules/applicability.yaml``: weighted cue phrases for the topic, for offering
+("book a consultation", "our protocol") and for discussing ("according to", "researchers").
+Absence signs only count against sites that offer treatment, and news or education pages
+that quote clinics are judged in their own voice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from app.engine.nlp import APPLICABILITY_PREFIX, NlpArtifacts
+from app.engine.types import Applicability
+
+
+class ApplicabilityJudge:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.weights = {
+            name: float(spec.get("weight", 1.0)) for name, spec in config.get("signals", {}).items()
+        }
+        decision = config.get("decision", {})
+        self.per_phrase_cap = int(decision.get("per_phrase_cap", 3))
+        self.min_topic = float(decision.get("min_topic", 2))
+        self.offer_ratio = float(decision.get("offer_ratio", 1.0))
+
+    def judge(self, artifacts: Sequence[NlpArtifacts]) -> Applicability:
+        counts: dict[str, Counter[str]] = {name: Counter() for name in self.weights}
+        for art in artifacts:
+            for hit in art.triggers:
+                if not hit.key.startswith(APPLICABILITY_PREFIX):
+                    continue
+                signal, phrase = hit.key[len(APPLICABILITY_PREFIX) :].split("|", 1)
+                if signal in counts:
+                    counts[signal][phrase.lower()] += 1
+        scores = {
+            name: self.weights[name] * sum(min(n, self.per_phrase_cap) for n in c.values())
+            for name, c in counts.items()
+        }
+        topic, offers, discusses = (scores.get(k, 0.0) for k in ("topic", "offer", "discuss"))
+        if topic < self.min_topic:
+            kind = "unrelated"
+            reasons = [f"stem-cell or regenerative treatment is barely mentioned ({topic:g} cues)"]
+        elif offers >= discusses * self.offer_ratio and offers > 0:
+            kind = "offers_treatment"
+            reasons = [f"offering cues outweigh discussing cues ({offers:g} vs {discusses:g})"]
+        else:
+            kind = "discusses"
+            reasons = [f"discussing cues outweigh offering cues ({discusses:g} vs {offers:g})"]
+        for name in ("offer", "discuss", "topic"):
+            top = ", ".join(f"“{p}” ×{n}" for p, n in counts.get(name, Counter()).most_common(4))
+            if top:
+                reasons.append(f"{name}: {top}")
+        return Applicability(
+            kind=kind, offers_score=offers, discusses_score=discusses, reasons=reasons
+        )

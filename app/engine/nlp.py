@@ -1,0 +1,197 @@
+"""The spaCy pipeline: assembled from the rule packs, saved under models/, loaded at start-up.
+
+Everything outside this module and ``factories.py`` sees ``NlpArtifacts``: sentences and matched
+terms with character and token offsets, no spaCy objects.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.language import Language
+
+from app import __version__
+from app.engine import factories  # noqa: F401  (registers the component factories)
+from app.engine.rulebook import RuleSet
+
+log = logging.getLogger(__name__)
+
+CONTEXT_PREFIX = "ctx|"
+APPLICABILITY_PREFIX = "app|"
+META_KEY = "redflags"
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    start: int  # character offsets in the page text
+    end: int
+    tok_start: int
+    tok_end: int
+    question: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TermHit:
+    key: str  # "rule-id|pattern" for candidates, "ctx|modifier|trigger" for context
+    start: int
+    end: int
+    tok_start: int
+    tok_end: int
+    sent: int
+
+
+@dataclass(frozen=True, slots=True)
+class NlpArtifacts:
+    sentences: tuple[Sentence, ...]
+    candidates: tuple[TermHit, ...]
+    triggers: tuple[TermHit, ...]
+    token_starts: tuple[int, ...]  # character offset of every token, for mapping regex hits
+
+
+class NlpEngine:
+    """Runs the pipeline and turns each Doc into artifacts."""
+
+    def __init__(self, nlp: Language) -> None:
+        self.nlp = nlp
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return dict(self.nlp.meta.get(META_KEY, {}))
+
+    def process(self, texts: Sequence[str]) -> list[NlpArtifacts]:
+        return [_artifacts(doc) for doc in self.nlp.pipe(texts)]
+
+    def tokenize(self, texts: Iterable[str]) -> int:
+        """Tokenizer alone (the speed floor the benchmark compares against); returns tokens."""
+        return sum(len(self.nlp.make_doc(text)) for text in texts)
+
+
+def _artifacts(doc: Any) -> NlpArtifacts:
+    sent_of_token = [0] * len(doc)
+    sentences = []
+    for index, sent in enumerate(doc.sents):
+        for i in range(sent.start, sent.end):
+            sent_of_token[i] = index
+        sentences.append(
+            Sentence(
+                sent.start_char,
+                sent.end_char,
+                sent.start,
+                sent.end,
+                sent.text.rstrip().endswith("?"),
+            )
+        )
+
+    def hits(key: str) -> tuple[TermHit, ...]:
+        return tuple(
+            TermHit(s.label_, s.start_char, s.end_char, s.start, s.end, sent_of_token[s.start])
+            for s in doc.spans[key]
+        )
+
+    return NlpArtifacts(
+        tuple(sentences), hits("candidates"), hits("context"), tuple(t.idx for t in doc)
+    )
+
+
+# --- building and loading ----------------------------------------------------------------------
+
+
+def build_pipeline(ruleset: RuleSet) -> Language:
+    """Assemble the pipeline from the rule packs and the context rules file."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("redflags_blocks")
+    lemmatizer = nlp.add_pipe("redflags_lemmatizer")
+    rule_terms = nlp.add_pipe(
+        "redflags_terms", name="rule_terms", config={"spans_key": "candidates"}
+    )
+    context_terms = nlp.add_pipe(
+        "redflags_terms", name="context_terms", config={"spans_key": "context"}
+    )
+    lemmatizer.initialize()
+    rule_terms.initialize(patterns=_rule_patterns(ruleset, nlp, lemmatizer))
+    context_terms.initialize(
+        patterns=_context_patterns(ruleset.config("context.yaml"), nlp)
+        + _applicability_patterns(ruleset.config("applicability.yaml"), nlp)
+    )
+    nlp.meta["name"] = "redflags"
+    nlp.meta["version"] = __version__
+    nlp.meta[META_KEY] = {
+        "rules_version": ruleset.version,
+        "engine_version": __version__,
+        "spacy_version": spacy.__version__,
+    }
+    return nlp
+
+
+def load_or_build(ruleset: RuleSet, models_dir: Path, *, save: bool = True) -> NlpEngine:
+    """Load the saved pipeline, or rebuild it when missing or built from other rules."""
+    meta_file = models_dir / "meta.json"
+    if meta_file.is_file():
+        meta = json.loads(meta_file.read_text(encoding="utf-8")).get(META_KEY, {})
+        if (
+            meta.get("rules_version") == ruleset.version
+            and meta.get("engine_version") == __version__
+        ):
+            return NlpEngine(spacy.load(models_dir))
+        log.warning("pipeline in %s is stale (built from other rules); rebuilding", models_dir)
+    nlp = build_pipeline(ruleset)
+    if save:
+        try:
+            nlp.to_disk(models_dir)
+        except OSError as exc:  # a read-only install can still run from the fresh build
+            log.warning("could not save the pipeline to %s: %s", models_dir, exc)
+    return NlpEngine(nlp)
+
+
+def _rule_patterns(ruleset: RuleSet, nlp: Language, lemmatizer: Any) -> list[dict[str, Any]]:
+    patterns: list[dict[str, Any]] = []
+    for rule in ruleset.rules:
+        spec = rule.match
+        if spec is None:
+            continue
+        for phrase in spec.phrases:
+            patterns.append(_phrase(f"{rule.id}|phrase:{phrase}", phrase, nlp, None))
+        for phrase in spec.lemmas:
+            patterns.append(_phrase(f"{rule.id}|lemma:{phrase}", phrase, nlp, lemmatizer))
+        for index, tokens in enumerate(spec.patterns, start=1):
+            patterns.append(
+                {"key": f"{rule.id}|pattern#{index}", "kind": "tokens", "tokens": tokens}
+            )
+        if spec.group_count:
+            for group, phrases in spec.group_count.groups.items():
+                for phrase in phrases:
+                    patterns.append(_phrase(f"{rule.id}|group:{group}", phrase, nlp, lemmatizer))
+    return patterns
+
+
+def _context_patterns(config: dict[str, Any], nlp: Language) -> list[dict[str, Any]]:
+    patterns = []
+    for name, modifier in config.get("modifiers", {}).items():
+        for phrase in modifier.get("phrases", []):
+            patterns.append(_phrase(f"{CONTEXT_PREFIX}{name}|{phrase}", phrase, nlp, None))
+    for kind in ("pseudo", "terminators"):
+        for phrase in config.get(kind, []):
+            patterns.append(_phrase(f"{CONTEXT_PREFIX}{kind}|{phrase}", phrase, nlp, None))
+    return patterns
+
+
+def _applicability_patterns(config: dict[str, Any], nlp: Language) -> list[dict[str, Any]]:
+    return [
+        _phrase(f"{APPLICABILITY_PREFIX}{signal}|{phrase}", phrase, nlp, None)
+        for signal, spec in config.get("signals", {}).items()
+        for phrase in spec.get("phrases", [])
+    ]
+
+
+def _phrase(key: str, phrase: str, nlp: Language, lemmatizer: Any | None) -> dict[str, Any]:
+    words = [t.text for t in nlp.make_doc(phrase)]
+    if lemmatizer is None:
+        return {"key": key, "kind": "lower", "words": words}
+    return {"key": key, "kind": "lemma", "words": words, "lemmas": lemmatizer.lemmatize(words)}

@@ -1,0 +1,242 @@
+"""Rule packs as data: the YAML schema, its validation and the loader.
+
+A rule file (``rules/<family>.yaml``) holds one family of signs. Every key is checked: a typo or
+an unknown category is an error that names the file, the rule id and the field, so a person
+extending the rules without Python learns at once what to fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from app.engine.types import (
+    ABSENCE_CATEGORIES,
+    CATEGORIES,
+    MITIGATING_CATEGORIES,
+    RED_FLAG_CATEGORIES,
+    Polarity,
+)
+
+Modifier = Literal["negated", "hedged", "reported", "question", "hypothetical", "own_voice"]
+IdentifierKind = Literal["money", "registry_id", "ind_number"]
+RegionName = Literal["main", "nav", "header", "footer", "aside"]
+
+# Files in rules/ that are not rule packs: they configure other stages.
+CONFIG_FILES = frozenset({"context.yaml", "applicability.yaml", "scoring.yaml"})
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GroupCount(Strict):
+    """Fires when terms from at least ``min_groups`` different groups appear close together."""
+
+    groups: dict[str, list[str]] = Field(min_length=2)
+    min_groups: int = Field(ge=2)
+    within_blocks: int = Field(8, ge=1, description="How many consecutive blocks count as close.")
+
+
+class MatchSpec(Strict):
+    """What text a rule looks for. Regexes exist only behind ``identifiers``."""
+
+    phrases: list[str] = Field(default_factory=list, description="Matched on lowercase words.")
+    lemmas: list[str] = Field(
+        default_factory=list, description="Matched on dictionary forms: 'cure' finds 'cured'."
+    )
+    patterns: list[list[dict[str, Any]]] = Field(
+        default_factory=list, description="spaCy Matcher token patterns."
+    )
+    identifiers: list[IdentifierKind] = Field(default_factory=list)
+    group_count: GroupCount | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> MatchSpec:
+        if not (
+            self.phrases or self.lemmas or self.patterns or self.identifiers or self.group_count
+        ):
+            raise ValueError("a match needs phrases, lemmas, patterns, identifiers or group_count")
+        return self
+
+
+class ContextPolicy(Strict):
+    """How context modifiers found in the same sentence change a candidate."""
+
+    suppress: list[Modifier] = Field(
+        default_factory=lambda: ["negated", "reported", "question", "hypothetical"]
+    )
+    scale: dict[Modifier, Annotated[float, Field(gt=0, le=2)]] = Field(default_factory=dict)
+    require: list[Modifier] = Field(default_factory=list)
+    sentence_mentions: list[str] = Field(
+        default_factory=list,
+        description="The sentence must also contain one of these words (any letter case).",
+    )
+    sentence_excludes: list[str] = Field(
+        default_factory=list,
+        description="A sentence containing one of these words does not count (any letter case).",
+    )
+    regions: list[RegionName] = Field(
+        default_factory=lambda: ["main", "header", "footer", "aside", "nav"]
+    )
+
+
+class Examples(Strict):
+    match: list[str] = Field(default_factory=list)
+    no_match: list[str] = Field(default_factory=list)
+
+
+class Rule(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+    title: str
+    category: str
+    polarity: Polarity
+    weight: float = Field(ge=0, le=100)
+    status: Literal["experimental", "test", "stable"] = "experimental"
+    description: str = ""
+    explanation: str = Field(min_length=10, description="Why it matters, for a patient.")
+    advice: str = Field(min_length=10, description="What to do or ask.")
+    references: list[str] = Field(default_factory=list)
+    falsepositives: list[str] = Field(default_factory=list)
+    match: MatchSpec | None = None
+    absent: list[str] = Field(
+        default_factory=list, description="Absence rules: fire when none of these categories occur."
+    )
+    context: ContextPolicy = Field(default_factory=ContextPolicy)
+    examples: Examples = Field(default_factory=Examples)
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str) -> str:
+        if value not in CATEGORIES:
+            raise ValueError(f"unknown category {value!r}; use one of: {', '.join(CATEGORIES)}")
+        return value
+
+    @field_validator("absent")
+    @classmethod
+    def _known_absent(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in CATEGORIES]
+        if unknown:
+            raise ValueError(f"unknown categories {unknown}")
+        return value
+
+    @model_validator(mode="after")
+    def _polarity_fits(self) -> Rule:
+        allowed = {
+            "red_flag": RED_FLAG_CATEGORIES,
+            "absence": ABSENCE_CATEGORIES,
+            "mitigating": MITIGATING_CATEGORIES,
+        }[self.polarity]
+        if self.category not in allowed:
+            raise ValueError(f"category {self.category!r} is not a {self.polarity} category")
+        if self.polarity == "absence":
+            if not self.absent or self.match is not None:
+                raise ValueError("an absence rule lists `absent` categories and has no `match`")
+        elif self.match is None:
+            raise ValueError("this rule needs a `match`")
+        return self
+
+
+class RulePack(Strict):
+    family: str
+    description: str = ""
+    rules: list[Rule]
+
+
+class RuleError(ValueError):
+    """A rule file that cannot be used; the message names file, rule id and field."""
+
+
+class RuleSet:
+    """All rule packs from one folder, with a content hash used as ``rules_version``."""
+
+    def __init__(self, packs: dict[str, RulePack], version: str, root: Path) -> None:
+        self.packs = packs
+        self.version = version
+        self.root = root
+        self.rules: tuple[Rule, ...] = tuple(r for p in packs.values() for r in p.rules)
+        self.by_id: dict[str, Rule] = {r.id: r for r in self.rules}
+
+    def config(self, name: str) -> dict[str, Any]:
+        """Read one of the stage configuration files (context, applicability, scoring)."""
+        return _read_yaml(self.root / name)
+
+
+def rules_hash(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.glob("*.yaml")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def load_rules(root: Path) -> RuleSet:
+    """Load and validate every rule pack in ``root``; raise RuleError on the first bad one."""
+    if not root.is_dir():
+        raise RuleError(f"rules folder {root} does not exist")
+    packs: dict[str, RulePack] = {}
+    seen: dict[str, str] = {}
+    for path in sorted(root.glob("*.yaml")):
+        if path.name in CONFIG_FILES:
+            continue
+        data = _read_yaml(path)
+        try:
+            pack = RulePack.model_validate(data)
+        except ValidationError as exc:
+            raise RuleError(_describe(path, data, exc)) from None
+        for rule in pack.rules:
+            if rule.id in seen:
+                raise RuleError(f"{path.name}: rule id {rule.id!r} is also used in {seen[rule.id]}")
+            seen[rule.id] = path.name
+        packs[path.name] = pack
+    if not packs:
+        raise RuleError(f"no rule packs (*.yaml) in {root}")
+    return RuleSet(packs, rules_hash(root), root)
+
+
+class _RuleLoader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. Rule phrases such as ``no`` or ``on`` stay words."""
+
+
+_RuleLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_RuleLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf")
+)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_RuleLoader)  # noqa: S506
+    except yaml.YAMLError as exc:
+        raise RuleError(f"{path.name}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise RuleError(f"{path.name}: expected a mapping at the top level")
+    return data
+
+
+def _describe(path: Path, data: dict[str, Any], exc: ValidationError) -> str:
+    """Turn pydantic's error list into 'file: rule id: field: problem' lines."""
+    lines = []
+    rules = data.get("rules") if isinstance(data.get("rules"), list) else []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = path.name
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int) and loc[1] < len(rules):
+            raw = rules[loc[1]]
+            rule_id = raw.get("id", f"#{loc[1] + 1}") if isinstance(raw, dict) else f"#{loc[1] + 1}"
+            where += f": rule {rule_id}"
+            loc = loc[2:]
+        field = ".".join(str(part) for part in loc) or "(rule)"
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see rules/README.md for the keys)"
+        lines.append(f"{where}: {field}: {message}")
+    return "\n".join(lines)

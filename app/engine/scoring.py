@@ -1,0 +1,64 @@
+"""From findings to a 0-100 score and a verdict, with every finding's share visible.
+
+Driven by ``rules/scoring.yaml``. Within a category each further finding counts ``decay`` times
+the one before (five price rules are not five times the risk); mitigating signs subtract; how
+much each polarity counts depends on whether the site offers treatment or only discusses it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from app.engine.types import Finding, Verdict
+
+SIGN = {"red_flag": 1.0, "absence": 1.0, "mitigating": -1.0}
+
+
+class Scorer:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.decay = float(config.get("decay", 0.5))
+        thresholds = config.get("thresholds", {})
+        self.high = float(thresholds.get("high_risk", 50))
+        self.caution = float(thresholds.get("caution", 25))
+        self.factors: dict[str, dict[str, float]] = config.get("applicability_factors", {})
+        self.summaries: dict[str, str] = config.get("summaries", {})
+        self.category_names: dict[str, str] = config.get("category_names", {})
+
+    def score(self, findings: list[Finding], applicability: str | None) -> tuple[int, Verdict]:
+        """Set each finding's contribution in place; return (score, verdict)."""
+        factors = self.factors.get(applicability or "offers_treatment", {})
+        by_category: dict[str, list[Finding]] = defaultdict(list)
+        for finding in findings:
+            by_category[finding.category].append(finding)
+        total = 0.0
+        for group in by_category.values():
+            group.sort(key=lambda f: f.weight, reverse=True)
+            for rank, finding in enumerate(group):
+                factor = float(factors.get(finding.polarity, 1.0))
+                points = SIGN[finding.polarity] * finding.weight * factor * self.decay**rank
+                finding.contribution = round(points, 1)
+                total += points
+        score = max(0, min(100, round(total)))
+        if applicability == "unrelated":
+            return score, "not_applicable"
+        if score >= self.high:
+            return score, "high_risk"
+        if score >= self.caution:
+            return score, "caution"
+        return score, "low_risk"
+
+    def summary(self, verdict: Verdict, applicability: str | None, findings: list[Finding]) -> str:
+        """One plain sentence for the top of the report."""
+        red = [f for f in findings if f.polarity == "red_flag" and f.contribution > 0]
+        names = []
+        for finding in sorted(red, key=lambda f: f.contribution, reverse=True):
+            name = self.category_names.get(finding.category, finding.category.replace("_", " "))
+            if name not in names:
+                names.append(name)
+        key = verdict
+        if verdict == "low_risk" and applicability == "discusses":
+            key = "low_risk_discusses"
+        template = self.summaries.get(key, "{count} warning signs found.")
+        top = ", ".join(names[:3]) if names else "none"
+        return template.format(count=len(red), top=top)

@@ -1,0 +1,82 @@
+"""The report as plain text for a person at a terminal."""
+
+from __future__ import annotations
+
+import textwrap
+
+from app.engine.types import Finding, Report
+
+VERDICT_WORDS = {
+    "high_risk": "HIGH RISK",
+    "caution": "CAUTION",
+    "low_risk": "LOW RISK",
+    "not_applicable": "NOT APPLICABLE",
+    "unreadable": "UNREADABLE",
+}
+SECTIONS = (
+    ("red_flag", "Warning signs"),
+    ("absence", "Missing information"),
+    ("mitigating", "Reassuring signs"),
+)
+
+
+def render_text(report: Report, *, explain: bool = False, width: int = 88) -> str:
+    lines = [
+        f"{report.source}",
+        f"Verdict: {VERDICT_WORDS[report.verdict]}   score {report.score}/100",
+        _wrap(report.summary, width),
+    ]
+    if report.applicability is not None:
+        lines.append(f"Site: {report.applicability.kind.replace('_', ' ')}")
+        if explain:
+            lines += [_wrap(r, width, "  ") for r in report.applicability.reasons]
+    for polarity, heading in SECTIONS:
+        group = [f for f in report.findings if f.polarity == polarity]
+        if group:
+            lines += ["", f"{heading} ({len(group)})"]
+            lines += [_finding(f, explain, width) for f in group]
+    ids = report.identifiers
+    if ids.registry_ids or ids.ind_numbers:
+        found = [r.id for r in ids.registry_ids] + [f"IND {n}" for n in ids.ind_numbers]
+        lines += ["", "Identifiers: " + ", ".join(found)]
+    if report.warnings:
+        lines += ["", "Warnings:"] + [f"  - {w}" for w in report.warnings]
+    if explain and report.discarded:
+        lines += ["", f"Set aside by context ({len(report.discarded)})"]
+        for d in report.discarded:
+            lines.append(_wrap(f"- {d.rule_id} “{d.match}”: {d.reason}  [{d.url}]", width, "  "))
+    lines += ["", f"rules {report.rules_version} · engine {report.engine_version}"]
+    return "\n".join(lines)
+
+
+def _finding(finding: Finding, explain: bool, width: int) -> str:
+    sign = "+" if finding.contribution >= 0 else ""
+    out = [f"* {finding.title}  [{finding.rule_id}, {sign}{finding.contribution:g} points]"]
+    for ev in finding.evidence[:3]:
+        if ev.match:
+            out.append(_wrap(f"“{ev.quote}”  ({ev.url})", width, "    "))
+        else:
+            out.append(_wrap(f"{ev.quote} ({ev.url})", width, "    "))
+    if finding.occurrences > 3:
+        out.append(f"    … and {finding.occurrences - 3} more")
+    out.append(_wrap(f"Why it matters: {finding.explanation}", width, "    "))
+    out.append(_wrap(f"What to do: {finding.advice}", width, "    "))
+    if explain and finding.decisions:
+        for d in finding.decisions[:5]:
+            adj = (
+                "; ".join(f"{a.modifier} by “{a.trigger}” ×{a.factor:g}" for a in d.adjustments)
+                or "no context change"
+            )
+            out.append(
+                _wrap(
+                    f"matched “{d.match}” ({d.pattern}), weight {d.base_weight:g} → "
+                    f"{d.weight:g}: {adj}",
+                    width,
+                    "      ",
+                )
+            )
+    return "\n".join(out)
+
+
+def _wrap(text: str, width: int, indent: str = "") -> str:
+    return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent)
