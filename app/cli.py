@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -14,6 +15,8 @@ from app.engine.ruletests import run_examples
 from app.inputs import InputError, load_site
 from app.render import render_text
 from app.settings import Settings, get_settings
+
+log = logging.getLogger("redflags")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _analyze(args: argparse.Namespace, settings: Settings) -> int:
-    engine = Engine.load(settings.rules_dir, settings.models_dir)
+    engine = Engine.from_settings(settings)
     failed = False
     for path in args.paths:
         try:
@@ -73,7 +76,14 @@ def _analyze(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 print(f"redflags: {exc}", file=sys.stderr)
             continue
-        report = engine.analyze(pages, path, explain=args.explain)
+        try:
+            report = engine.analyze(pages, path, explain=args.explain)
+        except Exception as exc:  # one broken page must not stop a list of hundreds
+            log.exception("analysis of %s failed", path)
+            failed = True
+            message = f"internal error while analysing this file ({type(exc).__name__})"
+            print(json.dumps({"source": path, "error": message}))
+            continue
         if args.format == "text":
             print(render_text(report, explain=args.explain))
             print()
@@ -117,7 +127,7 @@ def _rules_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _rules_test(args: argparse.Namespace, settings: Settings) -> int:
-    engine = Engine.load(settings.rules_dir, settings.models_dir)
+    engine = Engine.from_settings(settings)
     results = run_examples(engine, only=args.rule)
     failures = [r for r in results if not r.passed]
     for result in failures:
@@ -129,7 +139,7 @@ def _rules_test(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _rules_build(args: argparse.Namespace, settings: Settings) -> int:
-    engine = Engine.load(settings.rules_dir, settings.models_dir)
+    engine = Engine.from_settings(settings)
     print(f"pipeline for rules {engine.ruleset.version} is in {settings.models_dir}")
     return 0
 

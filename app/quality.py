@@ -82,7 +82,7 @@ def per_flag_scores(
 def main(argv: list[str]) -> int:
     corpus = Path(argv[0]) if argv else Path("../shared/corpus/dev")
     settings = get_settings()
-    engine = Engine.load(settings.rules_dir, settings.models_dir)
+    engine = Engine.from_settings(settings)
     results = evaluate(corpus, engine)
     confusion = Counter((r.expected_risk, r.report.verdict) for r in results)
     print(f"Dev corpus: {len(results)} sites, rules {engine.ruleset.version}\n")

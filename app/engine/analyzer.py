@@ -11,7 +11,7 @@ import bisect
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from app import __version__
@@ -33,6 +33,7 @@ from app.engine.types import (
     RegistryId,
     Report,
 )
+from app.settings import Settings
 
 MAX_EVIDENCE = 8
 MAX_QUOTE = 320
@@ -62,9 +63,13 @@ class _PageState:
 class Engine:
     """Holds the loaded rules and pipeline; ``analyze`` is pure CPU work and thread-safe."""
 
-    def __init__(self, ruleset: RuleSet, nlp: NlpEngine) -> None:
+    def __init__(
+        self, ruleset: RuleSet, nlp: NlpEngine, *, max_text_chars: int = 1_000_000
+    ) -> None:
         self.ruleset = ruleset
         self.nlp = nlp
+        self.max_text_chars = max_text_chars
+        nlp.nlp.max_length = max(nlp.nlp.max_length, max_text_chars + 1)
         self.context = ContextResolver(ruleset.config("context.yaml"))
         self.applicability = ApplicabilityJudge(ruleset.config("applicability.yaml"))
         self.scorer = Scorer(ruleset.config("scoring.yaml"))
@@ -83,9 +88,15 @@ class Engine:
         }
 
     @classmethod
-    def load(cls, rules_dir: Path, models_dir: Path) -> Engine:
+    def load(cls, rules_dir: Path, models_dir: Path, *, max_text_chars: int = 1_000_000) -> Engine:
         ruleset = load_rules(rules_dir)
-        return cls(ruleset, load_or_build(ruleset, models_dir))
+        return cls(ruleset, load_or_build(ruleset, models_dir), max_text_chars=max_text_chars)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Engine:
+        return cls.load(
+            settings.rules_dir, settings.models_dir, max_text_chars=settings.max_text_chars
+        )
 
     # -- the whole analysis ---------------------------------------------------------------------
 
@@ -97,6 +108,7 @@ class Engine:
         explain: bool = False,
         warnings: Sequence[str] = (),
     ) -> Report:
+        pages = [_cap(page, self.max_text_chars) for page in pages]
         artifacts = self.nlp.process([p.text for p in pages])
         states = [
             _PageState(
@@ -206,9 +218,17 @@ class Engine:
         region: Region = state.page.blocks[block_index].region if state.page.blocks else "main"
         sentence = state.art.sentences[sent_index] if state.art.sentences else None
         q_start, q_end = (sentence.start, sentence.end) if sentence else (start, end)
+        # A token pattern may run past its sentence ("…six.” — Parent of …"): quote all of it.
+        q_start, q_end = min(q_start, start), max(q_end, end)
         q_start, q_end = _clip_quote(q_start, q_end, start, end)
         modifiers = self.context.modifiers_for(
-            state.ctx, sent_index, tok_start, tok_end, bool(sentence and sentence.question)
+            state.ctx,
+            sent_index,
+            tok_start,
+            tok_end,
+            bool(sentence and sentence.question),
+            (start, end),
+            applicability,
         )
         weight, adjustments, reason = self.context.apply(rule.context, modifiers, rule.weight)
         if reason is None and region not in rule.context.regions:
@@ -352,6 +372,16 @@ def _group_window(items: list[Kept], min_groups: int, within: int) -> list[Kept]
         if len(groups) >= min_groups and len(groups) > len({k.group for k in best}):
             best = window
     return best
+
+
+def _cap(page: ExtractedPage, limit: int) -> ExtractedPage:
+    """Cut a page's text at the last block that fits, so one huge page cannot stall the engine."""
+    if len(page.text) <= limit:
+        return page
+    blocks = tuple(b for b in page.blocks if b.end <= limit)
+    end = blocks[-1].end if blocks else limit
+    note = f"page text was longer than {limit:,} characters; only the first {end:,} were analysed"
+    return replace(page, text=page.text[:end], blocks=blocks, warnings=(*page.warnings, note))
 
 
 def _words(words: list[str]) -> re.Pattern[str]:

@@ -25,6 +25,7 @@ class ApplicabilityJudge:
         self.per_phrase_cap = int(decision.get("per_phrase_cap", 3))
         self.min_topic = float(decision.get("min_topic", 2))
         self.offer_ratio = float(decision.get("offer_ratio", 1.0))
+        self.storage_ratio = float(decision.get("storage_ratio", 0.0))
 
     def judge(self, artifacts: Sequence[NlpArtifacts]) -> Applicability:
         counts: dict[str, Counter[str]] = {name: Counter() for name in self.weights}
@@ -40,16 +41,23 @@ class ApplicabilityJudge:
             for name, c in counts.items()
         }
         topic, offers, discusses = (scores.get(k, 0.0) for k in ("topic", "offer", "discuss"))
+        storage = scores.get("storage", 0.0)
         if topic < self.min_topic:
             kind = "unrelated"
             reasons = [f"stem-cell or regenerative treatment is barely mentioned ({topic:g} cues)"]
+        elif self.storage_ratio and storage >= topic * self.storage_ratio and storage > offers:
+            kind = "unrelated"
+            reasons = [
+                f"the site sells cell storage (banking), not treatment ({storage:g} storage cues "
+                f"vs {topic:g} topic and {offers:g} offering cues)"
+            ]
         elif offers >= discusses * self.offer_ratio and offers > 0:
             kind = "offers_treatment"
             reasons = [f"offering cues outweigh discussing cues ({offers:g} vs {discusses:g})"]
         else:
             kind = "discusses"
             reasons = [f"discussing cues outweigh offering cues ({discusses:g} vs {offers:g})"]
-        for name in ("offer", "discuss", "topic"):
+        for name in ("offer", "discuss", "topic", "storage"):
             top = ", ".join(f"“{p}” ×{n}" for p, n in counts.get(name, Counter()).most_common(4))
             if top:
                 reasons.append(f"{name}: {top}")

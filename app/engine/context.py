@@ -4,11 +4,20 @@ A modifier (negated, hedged, reported, question, hypothetical, own_voice) applie
 when one of its trigger phrases sits in the same sentence, on the configured side and within
 ``max_tokens`` words, with no terminator ("but", "however") in between. Pseudo-triggers ("not
 only", "no doubt") cancel the triggers they overlap, and triggers inside the match itself never
-apply to it: the negation in "no side effects" is part of that claim.
+apply to it (the negation in "no side effects" is part of that claim), except the ``self_evident``
+voice modifiers: a match that says "call now" or "our lab" is in the site's own voice.
+
+Quotation marks matter for voice: a trigger inside a quotation only reaches matches inside the
+same quotation, own-voice words inside a quotation ("our lab is
+FDA-registered", quoted by a consumer alert) are somebody else's words, and on a site that only
+discusses treatment a match inside quotation marks is reported speech (``quotes`` in
+context.yaml).
 """
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -33,14 +42,31 @@ class Trigger:
     text: str
     tok_start: int
     tok_end: int
+    start: int = 0  # character offsets in the page text
+    end: int = 0
 
 
 class SentenceContext:
-    """The usable context triggers of one page, grouped by sentence."""
+    """The usable context triggers of one page, grouped by sentence, and its quoted passages."""
 
-    def __init__(self, by_sentence: dict[int, list[Trigger]], terminators: dict[int, list[int]]):
+    def __init__(
+        self,
+        by_sentence: dict[int, list[Trigger]],
+        terminators: dict[int, list[int]],
+        quotes: list[tuple[int, int]] | None = None,
+    ):
         self.by_sentence = by_sentence
         self.terminators = terminators
+        self.quotes = quotes or []
+        self._quote_starts = [q[0] for q in self.quotes]
+
+    def quote_of(self, start: int, end: int) -> int:
+        """Index of the quoted passage holding the character span [start, end), or -1."""
+        i = bisect.bisect_right(self._quote_starts, start) - 1
+        return i if i >= 0 and self.quotes[i][0] <= start and end <= self.quotes[i][1] else -1
+
+    def quoted(self, start: int, end: int) -> bool:
+        return self.quote_of(start, end) >= 0
 
 
 class ContextResolver:
@@ -53,6 +79,17 @@ class ContextResolver:
                 name, spec.get("direction", "forward"), int(spec.get("max_tokens", 8))
             )
         self.site_policy: dict[str, dict[str, list[str]]] = config.get("site_policy", {})
+        quotes = config.get("quotes", {})
+        max_chars = int(quotes.get("max_chars", 400))
+        self.quote_patterns = [
+            _quote_pattern(str(o), str(c), max_chars) for o, c in quotes.get("pairs", [])
+        ]
+        # Modifiers whose trigger words do not count inside quotation marks (someone else's words).
+        self.ignore_inside_quotes = set(quotes.get("ignore_triggers_inside", []))
+        # Site kind -> modifier a match inside quotation marks gets ("discusses" -> "reported").
+        self.quoted_match: dict[str, str] = dict(quotes.get("match_inside", {}))
+        # Modifiers whose trigger applies even inside the match ("call now" is own voice).
+        self.self_evident = set(config.get("self_evident", []))
 
     def index(self, text: str, artifacts: NlpArtifacts) -> SentenceContext:
         """Group a page's triggers by sentence, dropping those that a pseudo-trigger covers."""
@@ -74,19 +111,60 @@ class ContextResolver:
             if any(p.tok_start <= hit.tok_start and hit.tok_end <= p.tok_end for p in pseudo):
                 continue
             by_sentence[hit.sent].append(
-                Trigger(kind, text[hit.start : hit.end], hit.tok_start, hit.tok_end)
+                Trigger(
+                    kind, text[hit.start : hit.end], hit.tok_start, hit.tok_end, hit.start, hit.end
+                )
             )
-        return SentenceContext(dict(by_sentence), dict(terminators))
+        return SentenceContext(dict(by_sentence), dict(terminators), self._quotes(text))
+
+    def _quotes(self, text: str) -> list[tuple[int, int]]:
+        spans = [
+            (m.start(1), m.end(1))
+            for pattern in self.quote_patterns
+            for m in pattern.finditer(text)
+        ]
+        spans.sort()
+        merged: list[tuple[int, int]] = []
+        for start, end in spans:  # keep the outer passage when quotations nest
+            if merged and start < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        return merged
 
     def modifiers_for(
-        self, ctx: SentenceContext, sent: int, tok_start: int, tok_end: int, question: bool
+        self,
+        ctx: SentenceContext,
+        sent: int,
+        tok_start: int,
+        tok_end: int,
+        question: bool,
+        span: tuple[int, int] | None = None,
+        applicability: str | None = None,
     ) -> list[tuple[str, str]]:
-        """Return (modifier, trigger text) pairs that apply to tokens [tok_start, tok_end)."""
+        """Return (modifier, trigger text) pairs that apply to tokens [tok_start, tok_end).
+
+        ``span`` is the match's character span, ``applicability`` the site kind; both are used
+        only for quotation marks.
+        """
         found: list[tuple[str, str]] = []
         seen: set[str] = set()
         stops = ctx.terminators.get(sent, [])
         for trig in ctx.by_sentence.get(sent, []):
-            if trig.modifier in seen or (trig.tok_start < tok_end and tok_start < trig.tok_end):
+            if trig.modifier in seen:
+                continue
+            if trig.tok_start < tok_end and tok_start < trig.tok_end:
+                if trig.modifier in self.self_evident:
+                    seen.add(trig.modifier)
+                    found.append((trig.modifier, trig.text))
+                continue
+            quote = ctx.quote_of(trig.start, trig.end)
+            if quote >= 0 and (
+                trig.modifier in self.ignore_inside_quotes
+                or (span is not None and ctx.quote_of(*span) != quote)
+            ):
+                # Words inside a quotation are the quoted person's: they neither give the site
+                # its own voice nor modify a match outside that quotation.
                 continue
             spec = self.modifiers[trig.modifier]
             if trig.tok_end <= tok_start and spec.direction in ("forward", "both"):
@@ -99,6 +177,9 @@ class ContextResolver:
                 continue
             seen.add(trig.modifier)
             found.append((trig.modifier, trig.text))
+        quoted_as = self.quoted_match.get(applicability or "")
+        if quoted_as and span is not None and quoted_as not in seen and ctx.quoted(*span):
+            found.append((quoted_as, "quotation marks"))
         if question:
             found.append(("question", "?"))
         return found
@@ -131,3 +212,11 @@ class ContextResolver:
     def site_requirement(self, applicability: str, rule: Rule) -> list[str]:
         """Modifiers a rule's candidates need on a site of this applicability kind."""
         return self.site_policy.get(applicability, {}).get(rule.polarity, [])
+
+
+def _quote_pattern(open_mark: str, close_mark: str, max_chars: int) -> re.Pattern[str]:
+    """A quoted passage within one paragraph; a closing mark that is also an apostrophe must not
+    be followed by a letter (so "don’t" does not close a ‘quotation’)."""
+    inner = f"[^\\n{re.escape(open_mark + close_mark)}]{{1,{max_chars}}}"
+    after = r"(?!\w)" if close_mark in "’'" else ""
+    return re.compile(f"{re.escape(open_mark)}({inner}){re.escape(close_mark)}{after}")

@@ -22,6 +22,8 @@ from app.engine.rulebook import RuleSet
 
 log = logging.getLogger(__name__)
 
+# Bump when the way rules compile into patterns changes, so saved pipelines are rebuilt.
+PIPELINE_FORMAT = 6
 CONTEXT_PREFIX = "ctx|"
 APPLICABILITY_PREFIX = "app|"
 META_KEY = "redflags"
@@ -125,6 +127,7 @@ def build_pipeline(ruleset: RuleSet) -> Language:
     nlp.meta[META_KEY] = {
         "rules_version": ruleset.version,
         "engine_version": __version__,
+        "pipeline_format": PIPELINE_FORMAT,
         "spacy_version": spacy.__version__,
     }
     return nlp
@@ -135,12 +138,11 @@ def load_or_build(ruleset: RuleSet, models_dir: Path, *, save: bool = True) -> N
     meta_file = models_dir / "meta.json"
     if meta_file.is_file():
         meta = json.loads(meta_file.read_text(encoding="utf-8")).get(META_KEY, {})
-        if (
-            meta.get("rules_version") == ruleset.version
-            and meta.get("engine_version") == __version__
-        ):
+        expected = (ruleset.version, __version__, PIPELINE_FORMAT)
+        found = (meta.get("rules_version"), meta.get("engine_version"), meta.get("pipeline_format"))
+        if found == expected:
             return NlpEngine(spacy.load(models_dir))
-        log.warning("pipeline in %s is stale (built from other rules); rebuilding", models_dir)
+        log.warning("pipeline in %s is stale (other rules or engine); rebuilding", models_dir)
     nlp = build_pipeline(ruleset)
     if save:
         try:

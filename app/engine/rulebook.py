@@ -23,7 +23,9 @@ from app.engine.types import (
     Polarity,
 )
 
-Modifier = Literal["negated", "hedged", "reported", "question", "hypothetical", "own_voice"]
+Modifier = Literal[
+    "negated", "hedged", "reported", "question", "hypothetical", "own_voice", "first_person"
+]
 IdentifierKind = Literal["money", "registry_id", "ind_number"]
 RegionName = Literal["main", "nav", "header", "footer", "aside"]
 
@@ -55,6 +57,18 @@ class MatchSpec(Strict):
     )
     identifiers: list[IdentifierKind] = Field(default_factory=list)
     group_count: GroupCount | None = None
+
+    @field_validator("patterns")
+    @classmethod
+    def _bounded(cls, patterns: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+        # The matcher runs token patterns on short windows, so every pattern needs a maximum length.
+        for pattern in patterns:
+            if not pattern:
+                raise ValueError("a token pattern needs at least one token")
+            for token in pattern:
+                if token.get("OP") in ("*", "+"):
+                    raise ValueError('use OP "{0,N}" or "{1,N}" instead of "*" or "+"')
+        return patterns
 
     @model_validator(mode="after")
     def _not_empty(self) -> MatchSpec:

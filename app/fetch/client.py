@@ -1,0 +1,248 @@
+"""Fetch one page safely: vetted addresses, our own redirect handling, hard size and time caps.
+
+A ``Fetcher`` wraps one ``httpx.AsyncClient`` and is closed by its owner::
+
+    async with Fetcher(settings) as fetcher:
+        page = await fetcher.fetch("clinic.example")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ssl
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from urllib.parse import urljoin
+
+import httpx
+
+from app.fetch.decoding import DecodeError, make_decoder
+from app.fetch.errors import describe_error
+from app.fetch.guard import AddressGuard, AddressNotAllowed, Resolver
+from app.fetch.page import ByteBudget, FetchedPage
+from app.fetch.politeness import HostGate
+from app.fetch.transport import PinnedTransport
+from app.fetch.urls import UrlRejected, normalize_url, url_host
+from app.settings import Settings
+
+ACCEPTED_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass
+class _Progress:
+    """What one fetch has learnt so far, kept outside the timed block so a timeout keeps it."""
+
+    url: str
+    redirects: list[str] = field(default_factory=list)
+    status: int | None = None
+    content_type: str | None = None
+    charset: str | None = None
+    chunks: list[bytes] = field(default_factory=list)
+    truncated: bool = False
+
+    def page(
+        self,
+        requested: str,
+        fetched_at: datetime,
+        *,
+        error: str | None = None,
+        skipped: str | None = None,
+    ) -> FetchedPage:
+        body = b"".join(self.chunks)
+        return FetchedPage(
+            requested_url=requested,
+            final_url=self.url,
+            status=self.status,
+            fetched_at=fetched_at,
+            content_type=self.content_type,
+            charset=self.charset,
+            body=body,
+            sha256=hashlib.sha256(body).hexdigest(),
+            truncated=self.truncated,
+            redirects=tuple(self.redirects),
+            error=error,
+            skipped=skipped,
+        )
+
+
+class Fetcher:
+    """Fetches pages under the limits in ``settings``; see ``fetch``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        resolver: Resolver | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self.settings = settings
+        self.guard = AddressGuard(
+            settings.allowed_networks, resolver=resolver, timeout=settings.connect_timeout
+        )
+        transport = PinnedTransport(
+            self.guard,
+            limits=httpx.Limits(
+                max_connections=settings.per_host_concurrency,
+                max_keepalive_connections=settings.per_host_concurrency,
+                keepalive_expiry=5.0,
+            ),
+            verify=verify,
+        )
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=settings.total_timeout,
+            ),
+            headers={
+                "User-Agent": settings.user_agent,
+                "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1",
+                "Accept-Encoding": "gzip, deflate, br",  # exactly what decoding.py reads
+            },
+            follow_redirects=False,  # fetch() follows them, so the transport vets every hop
+            trust_env=False,  # no proxy from the environment: it would bypass pinning
+        )
+        self._gates: dict[str, HostGate] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(
+        self, url: str, *, budget: ByteBudget | None = None, any_type: bool = False
+    ) -> FetchedPage:
+        """GET ``url``, following up to ``max_redirects`` redirects, each one vetted.
+
+        Raises ``UrlRejected`` / ``AddressNotAllowed`` when ``url`` itself may not be fetched,
+        before any connection. Everything else that goes wrong, a refused redirect target
+        included, comes back as ``error``. ``any_type`` reads bodies of every content type
+        (robots.txt); ``budget`` caps bytes kept across several fetches.
+        """
+        requested = normalize_url(url)
+        fetched_at = datetime.now(UTC)
+        progress = _Progress(requested)
+        settings = self.settings
+        try:
+            async with asyncio.timeout(settings.total_timeout):
+                error, skipped = await self._follow(progress, budget, any_type)
+        except TimeoutError:
+            progress.truncated = progress.truncated or bool(progress.chunks)
+            error, skipped = f"timed out after {settings.total_timeout:g} s", None
+        except (httpx.HTTPError, OSError, DecodeError) as exc:
+            error, skipped = describe_error(exc, url_host(progress.url), settings), None
+        return progress.page(requested, fetched_at, error=error, skipped=skipped)
+
+    async def _follow(
+        self, progress: _Progress, budget: ByteBudget | None, any_type: bool
+    ) -> tuple[str | None, str | None]:
+        """Walk the redirect chain; return (error, skipped) for the final response.
+
+        ``progress.url`` is always the last URL that answered, ``progress.redirects`` the hops
+        taken after the first; a hop that is refused is named in the error instead.
+        """
+        url, chain = progress.url, [progress.url]
+        while True:
+            host = url_host(url)
+            gate = self._gates.setdefault(
+                host, HostGate(self.settings.per_host_concurrency, self.settings.per_host_delay)
+            )
+            async with gate.turn():
+                try:
+                    request = self._client.build_request("GET", url)
+                    response = await self._client.send(request, stream=True)
+                except UrlRejected as exc:  # the transport's guard refused a redirect target
+                    if len(chain) == 1:
+                        raise
+                    return _refused_redirect(exc), None
+                if url != progress.url:
+                    progress.redirects.append(url)
+                    progress.url = url
+                try:
+                    progress.status = response.status_code
+                    location = response.headers.get("location")
+                    if response.status_code not in _REDIRECTS or location is None:
+                        return await self._read(response, progress, budget, any_type)
+                finally:
+                    await response.aclose()
+            try:
+                url = normalize_url(urljoin(url, location))
+            except UrlRejected as exc:
+                return _refused_redirect(exc), None
+            if url in chain:
+                return f"redirect loop: {' → '.join([*chain, url])}", None
+            if len(chain) > self.settings.max_redirects:
+                return f"too many redirects (more than {self.settings.max_redirects})", None
+            chain.append(url)
+
+    async def _read(
+        self,
+        response: httpx.Response,
+        progress: _Progress,
+        budget: ByteBudget | None,
+        any_type: bool,
+    ) -> tuple[str | None, str | None]:
+        media_type, charset = _parse_content_type(response.headers.get("content-type"))
+        progress.content_type, progress.charset = media_type, charset
+        if not 200 <= response.status_code < 300:
+            phrase = f" ({response.reason_phrase})" if response.reason_phrase else ""
+            return (f"{url_host(progress.url)} answered HTTP {response.status_code}{phrase}", None)
+        if not any_type and media_type is not None and media_type not in ACCEPTED_TYPES:
+            return None, f"content type {media_type} is not analysed yet"
+        decoder = make_decoder(response.headers.get("content-encoding"))
+        raw_left = self.settings.max_response_bytes  # bytes off the wire
+        kept_left = self.settings.max_decompressed_bytes  # bytes after decompression
+        async for chunk in response.aiter_raw():
+            over = len(chunk) > raw_left
+            raw, raw_left = chunk[:raw_left], raw_left - min(len(chunk), raw_left)
+            # Ask for one byte more than may be kept: getting it means the body goes on.
+            data = decoder.decode(raw, kept_left + 1) if raw else b""
+            if not self._keep(data, progress, budget, kept_left) or over:
+                progress.truncated = True  # the response is closed unread beyond this point
+                return None, None
+            kept_left -= len(data)
+        if not self._keep(decoder.flush(kept_left + 1), progress, budget, kept_left):
+            progress.truncated = True
+        return None, None
+
+    @staticmethod
+    def _keep(data: bytes, progress: _Progress, budget: ByteBudget | None, limit: int) -> bool:
+        """Keep ``data`` within ``limit`` and the budget; False when something was cut."""
+        allowed = min(len(data), limit)
+        if budget is not None:
+            allowed = budget.take(allowed)
+        if allowed:
+            progress.chunks.append(data[:allowed])
+        return allowed == len(data)
+
+
+def _refused_redirect(exc: UrlRejected) -> str:
+    verdict = "is not allowed" if isinstance(exc, AddressNotAllowed) else "cannot be checked"
+    return f"redirected to {exc.url}, which {verdict}: {exc.reason}"
+
+
+def _parse_content_type(value: str | None) -> tuple[str | None, str | None]:
+    """("text/html", "utf-8") from 'text/html; charset="UTF-8"'; any charset label is kept."""
+    if not value:
+        return None, None
+    media_type, *params = value.split(";")
+    charset = None
+    for param in params:
+        name, _, param_value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = param_value.strip().strip("\"'").lower() or None
+    return media_type.strip().lower() or None, charset

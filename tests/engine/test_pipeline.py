@@ -1,0 +1,63 @@
+"""The spaCy pipeline: built from the rules, saved with its rules hash, rebuilt when stale."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.engine.analyzer import Engine
+from app.engine.nlp import load_or_build
+from app.engine.rulebook import load_rules
+from app.settings import Settings
+
+
+@pytest.fixture()
+def rules_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(Settings().rules_dir, target)
+    return target
+
+
+def test_saved_pipeline_records_the_rules_and_loads(rules_copy: Path, tmp_path: Path) -> None:
+    ruleset = load_rules(rules_copy)
+    models = tmp_path / "models"
+    built = load_or_build(ruleset, models)
+    meta = json.loads((models / "meta.json").read_text())["redflags"]
+    assert meta["rules_version"] == ruleset.version
+    loaded = load_or_build(ruleset, models, save=False)
+    text = "Our clinic cures arthritis. No side effects!"
+    assert built.process([text]) == loaded.process([text])
+
+
+def test_stale_pipeline_is_rebuilt(rules_copy: Path, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    load_or_build(load_rules(rules_copy), models)
+    pack = rules_copy / "claims.yaml"
+    pack.write_text(
+        pack.read_text().replace("lemmas: [cure,", "lemmas: [miracle cure, cure,"), "utf-8"
+    )
+    changed = load_rules(rules_copy)
+    engine = load_or_build(changed, models)
+    assert engine.meta["rules_version"] == changed.version
+    saved = json.loads((models / "meta.json").read_text())["redflags"]
+    assert saved["rules_version"] == changed.version
+
+
+def test_lemmas_ignore_letter_case(engine: Engine) -> None:
+    # spaCy's lookup lemmatizer would leave CURED and Cured unchanged and miss the rule.
+    assert "cure-promise" in engine.rule_hits("OUR PATIENTS ARE CURED.")
+    assert "cure-promise" in engine.rule_hits("Patients Cured In Weeks")
+
+
+def test_sentences_never_cross_blocks(engine: Engine) -> None:
+    text = "Single knee treatment\n\n$4,500"
+    art = engine.nlp.process([text])[0]
+    assert [
+        text[s.start : s.end].strip() for s in art.sentences if text[s.start : s.end].strip()
+    ] == [
+        "Single knee treatment",
+        "$4,500",
+    ]

@@ -1,0 +1,86 @@
+"""The rule loader: a bad rule names its file, id and field; YAML pitfalls are defused."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.engine.rulebook import CONFIG_FILES, RuleError, load_rules
+from app.settings import Settings
+
+GOOD_RULE = """
+family: test
+rules:
+  - id: sample-rule
+    title: A sample
+    category: cure_claim
+    polarity: red_flag
+    weight: 10
+    explanation: Why this matters to a patient.
+    advice: What to ask the clinic.
+    match:
+      phrases: [no, cure]
+"""
+
+
+def _rules_dir(tmp_path: Path, body: str) -> Path:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    for name in CONFIG_FILES:
+        shutil.copy(Settings().rules_dir / name, folder / name)
+    (folder / "pack.yaml").write_text(body, encoding="utf-8")
+    return folder
+
+
+def test_the_shipped_rules_load() -> None:
+    ruleset = load_rules(Settings().rules_dir)
+    assert len(ruleset.rules) >= 15
+    assert len(ruleset.version) == 12
+
+
+def test_yes_and_no_stay_words(tmp_path: Path) -> None:
+    ruleset = load_rules(_rules_dir(tmp_path, GOOD_RULE))
+    assert ruleset.by_id["sample-rule"].match.phrases == ["no", "cure"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("weight: 10", "wieght: 10"), "pack.yaml: rule sample-rule: wieght: unknown key"),
+        (
+            ("category: cure_claim", "category: cures"),
+            "rule sample-rule: category: unknown category",
+        ),
+        (("polarity: red_flag", "polarity: mitigating"), "is not a mitigating category"),
+        (("weight: 10", "weight: 500"), "rule sample-rule: weight"),
+        (("id: sample-rule", "id: Sample Rule"), "id: String should match pattern"),
+        (("    match:\n      phrases: [no, cure]\n", ""), "this rule needs a `match`"),
+        (("phrases: [no, cure]", "phrasez: [cure]"), "match.phrasez: unknown key"),
+        (("explanation: Why this matters to a patient.", "explanation: short"), "explanation"),
+    ],
+)
+def test_bad_rules_are_named(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    body = GOOD_RULE.replace(*change)
+    assert body != GOOD_RULE
+    with pytest.raises(RuleError) as excinfo:
+        load_rules(_rules_dir(tmp_path, body))
+    assert expected in str(excinfo.value)
+
+
+def test_duplicate_ids_across_files(tmp_path: Path) -> None:
+    folder = _rules_dir(tmp_path, GOOD_RULE)
+    (folder / "other.yaml").write_text(GOOD_RULE, encoding="utf-8")
+    with pytest.raises(RuleError, match="also used in"):
+        load_rules(folder)
+
+
+def test_invalid_yaml(tmp_path: Path) -> None:
+    with pytest.raises(RuleError, match="not valid YAML"):
+        load_rules(_rules_dir(tmp_path, "rules: [unclosed"))
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(RuleError, match="does not exist"):
+        load_rules(tmp_path / "nowhere")

@@ -1,0 +1,85 @@
+"""Scores add up from visible contributions; verdicts follow the thresholds in scoring.yaml."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.engine.scoring import Scorer
+from app.engine.types import Finding
+
+CONFIG = {
+    "decay": 0.5,
+    "thresholds": {"high_risk": 50, "caution": 25},
+    "applicability_factors": {
+        "offers_treatment": {"red_flag": 1.0, "absence": 1.0, "mitigating": 1.0},
+        "discusses": {"red_flag": 1.0, "absence": 0.0, "mitigating": 1.0},
+    },
+}
+
+
+def _finding(rule_id: str, category: str, polarity: str, weight: float) -> Finding:
+    return Finding(
+        rule_id=rule_id,
+        category=category,
+        polarity=polarity,
+        title=rule_id,
+        weight=weight,
+        contribution=0.0,
+        explanation="Because.",
+        advice="Ask.",
+    )
+
+
+def test_diminishing_returns_within_a_category() -> None:
+    findings = [
+        _finding("a", "cure_claim", "red_flag", 20),
+        _finding("b", "cure_claim", "red_flag", 30),
+        _finding("c", "cure_claim", "red_flag", 10),
+    ]
+    score, _ = Scorer(CONFIG).score(findings, "offers_treatment")
+    by_id = {f.rule_id: f.contribution for f in findings}
+    assert by_id == {"b": 30.0, "a": 10.0, "c": 2.5}
+    assert score == 42
+
+
+def test_mitigating_signs_subtract_and_score_is_clamped() -> None:
+    findings = [
+        _finding("red", "price_or_payment", "red_flag", 15),
+        _finding("good", "trial_registration_id", "mitigating", 40),
+    ]
+    score, verdict = Scorer(CONFIG).score(findings, "offers_treatment")
+    assert findings[1].contribution == -40.0
+    assert score == 0 and verdict == "low_risk"
+
+
+def test_absence_signs_do_not_count_on_discussing_sites() -> None:
+    findings = [_finding("missing", "no_ind", "absence", 30)]
+    assert Scorer(CONFIG).score(findings, "discusses")[0] == 0
+    findings = [_finding("missing", "no_ind", "absence", 30)]
+    assert Scorer(CONFIG).score(findings, "offers_treatment") == (30, "caution")
+
+
+@pytest.mark.parametrize(
+    ("weight", "applicability", "verdict"),
+    [
+        (60, "offers_treatment", "high_risk"),
+        (50, "offers_treatment", "high_risk"),
+        (49, "offers_treatment", "caution"),
+        (10, "offers_treatment", "low_risk"),
+        (60, "unrelated", "not_applicable"),
+    ],
+)
+def test_verdict_thresholds(weight: float, applicability: str, verdict: str) -> None:
+    findings = [_finding("x", "cure_claim", "red_flag", weight)]
+    assert Scorer(CONFIG).score(findings, applicability)[1] == verdict
+
+
+def test_report_arithmetic_is_visible(engine, corpus) -> None:
+    from app.inputs import load_site
+
+    report = engine.analyze(
+        load_site(str(corpus / "s01-desert-bloom-regenerative"), max_bytes=5_000_000), "s01"
+    )
+    total = sum(f.contribution for f in report.findings)
+    assert abs(report.score - max(0, min(100, total))) <= 1  # contributions are rounded
+    assert all(f.evidence for f in report.findings), "a finding without evidence is a bug"
