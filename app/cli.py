@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
 from collections.abc import Sequence
 
 from app import __version__
+from app.check import run_check
 from app.engine.analyzer import Engine
 from app.engine.rulebook import RuleError, load_rules
 from app.engine.ruletests import run_examples
+from app.engine.types import Report
+from app.fetch import Fetcher, UrlRejected
 from app.inputs import InputError, load_site
 from app.render import render_text
 from app.settings import Settings, get_settings
+from app.verify import RegistryClient
 
 log = logging.getLogger("redflags")
 
@@ -47,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
     analyze.add_argument("--explain", action="store_true", help="show how each decision was made")
     analyze.set_defaults(handler=_analyze)
+
+    check = commands.add_parser("check", help="fetch a clinic's site and report on it")
+    check.add_argument("url", help="the site's address, e.g. clinic.example or https://...")
+    check.add_argument("--max-pages", type=int, default=None, help="pages to read (default 8)")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--explain", action="store_true", help="show how each decision was made")
+    check.set_defaults(handler=_check)
 
     rules = commands.add_parser("rules", help="list, test or build the rule packs")
     rule_commands = rules.add_subparsers(required=True, metavar="ACTION")
@@ -92,6 +104,34 @@ def _analyze(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(report.model_dump_json(exclude_none=True))
     return 1 if failed else 0
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    engine = Engine.from_settings(settings)
+
+    async def run() -> Report:
+        async with Fetcher(settings) as fetcher, RegistryClient(settings) as registry:
+            result = await run_check(
+                args.url,
+                settings,
+                engine,
+                fetcher,
+                registry,
+                max_pages=args.max_pages,
+                explain=args.explain,
+            )
+            return result.report
+
+    try:
+        report = asyncio.run(run())
+    except UrlRejected as exc:
+        print(f"redflags: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        print(report.model_dump_json(indent=2, exclude_none=True))
+    else:
+        print(render_text(report, explain=args.explain))
+    return 1 if report.verdict == "unreadable" else 0
 
 
 def _rules_list(args: argparse.Namespace, settings: Settings) -> int:

@@ -36,9 +36,14 @@ def render_text(report: Report, *, explain: bool = False, width: int = 88) -> st
             lines += ["", f"{heading} ({len(group)})"]
             lines += [_finding(f, explain, width) for f in group]
     ids = report.identifiers
-    if ids.registry_ids or ids.ind_numbers:
+    if ids.registry_ids or ids.ind_numbers or report.trial_checks:
         found = [r.id for r in ids.registry_ids] + [f"IND {n}" for n in ids.ind_numbers]
         lines += ["", "Identifiers: " + ", ".join(found)]
+    for check in report.trial_checks:
+        lines.append(_wrap(f"- {check.nct_id}: {check.verdict_reason} ({check.url})", width, "  "))
+    failed = [p for p in report.pages if p.error]
+    if failed:
+        lines += ["", "Pages not read:"] + [f"  - {p.url}: {p.error}" for p in failed]
     if report.warnings:
         lines += ["", "Warnings:"] + [f"  - {w}" for w in report.warnings]
     if explain and report.discarded:

@@ -32,6 +32,7 @@ from app.engine.types import (
     Region,
     RegistryId,
     Report,
+    TrialCheck,
 )
 from app.settings import Settings
 
@@ -76,6 +77,7 @@ class Engine:
         self.identifier_rules = [
             r for r in ruleset.rules if r.match is not None and r.match.identifiers
         ]
+        self._registry_rule_ids = {r.id for r in ruleset.rules if r.registry_verdict}
         self.mentions = {
             r.id: _words(r.context.sentence_mentions)
             for r in ruleset.rules
@@ -145,6 +147,46 @@ class Engine:
             engine_version=__version__,
             warnings=list(dict.fromkeys(all_warnings)),
             discarded=discarded if explain else None,
+        )
+
+    def add_trial_checks(self, report: Report, checks: Sequence[TrialCheck]) -> Report:
+        """Fold registry checks into the report as findings of the ``registry_verdict`` rules.
+
+        The engine never asks the registry itself; the caller (``app.check``) does and hands the
+        answers in, so offline analysis and tests stay free of network access.
+        """
+        if not checks:
+            return report
+        findings = [f.model_copy() for f in report.findings]
+        for rule in self.ruleset.rules:
+            hits = [c for c in checks if _registry_verdict(c) == rule.registry_verdict]
+            if rule.registry_verdict is None or not hits:
+                continue
+            evidence = [
+                Evidence(
+                    url=c.url, quote=c.verdict_reason, match=c.nct_id, start=0, end=0, quote_start=0
+                )
+                for c in hits
+            ]
+            findings.append(_finding(rule, rule.weight, evidence, None))
+        if all(_registry_verdict(c) in ("red_flag", "patient_funded") for c in checks):
+            # A number that the registry contradicts is no reassurance.
+            findings = [
+                f
+                for f in findings
+                if f.category != "trial_registration_id" or f.rule_id in self._registry_rule_ids
+            ]
+        kind = report.applicability.kind if report.applicability else None
+        score, verdict = self.scorer.score(findings, kind)
+        findings.sort(key=lambda f: (-abs(f.contribution), f.rule_id))
+        return report.model_copy(
+            update={
+                "findings": findings,
+                "score": score,
+                "verdict": verdict,
+                "summary": self.scorer.summary(verdict, kind, findings),
+                "trial_checks": list(checks),
+            }
         )
 
     def rule_hits(self, text: str) -> set[str]:
@@ -372,6 +414,10 @@ def _group_window(items: list[Kept], min_groups: int, within: int) -> list[Kept]
         if len(groups) >= min_groups and len(groups) > len({k.group for k in best}):
             best = window
     return best
+
+
+def _registry_verdict(check: TrialCheck) -> str:
+    return "patient_funded" if check.patient_funded else check.verdict
 
 
 def _cap(page: ExtractedPage, limit: int) -> ExtractedPage:

@@ -52,30 +52,57 @@ def _chictr(raw: str) -> str:
 
 _SP = "[ \u00a0]"
 _REGISTRIES = (
-    _Registry("ClinicalTrials.gov", r"(?i:NCT)" + _SP + r"?\d{8}", _digits("NCT"),
-              "https://clinicaltrials.gov/study/{id}"),
-    _Registry("ISRCTN", r"(?i:ISRCTN)" + _SP + r"?\d{8}", _digits("ISRCTN"),
-              "https://www.isrctn.com/{id}"),
+    _Registry(
+        "ClinicalTrials.gov",
+        r"(?i:NCT)" + _SP + r"?\d{8}",
+        _digits("NCT"),
+        "https://clinicaltrials.gov/study/{id}",
+    ),
+    _Registry(
+        "ISRCTN", r"(?i:ISRCTN)" + _SP + r"?\d{8}", _digits("ISRCTN"), "https://www.isrctn.com/{id}"
+    ),
     # EU CT numbers (CTIS) come before EudraCT, whose shape is their prefix.
-    _Registry("EU CT", r"(?<![\d-])(?:19|20)\d\d-5\d{5}-\d\d-\d\d", str,
-              "https://euclinicaltrials.eu/ctis-public/view/{id}"),
-    _Registry("EudraCT", r"(?<![\d-])\d{4}-\d{6}-\d\d(?!-?\d)", str,
-              "https://www.clinicaltrialsregister.eu/ctr-search/search?query={id}"),
+    _Registry(
+        "EU CT",
+        r"(?<![\d-])(?:19|20)\d\d-5\d{5}-\d\d-\d\d",
+        str,
+        "https://euclinicaltrials.eu/ctis-public/view/{id}",
+    ),
+    _Registry(
+        "EudraCT",
+        r"(?<![\d-])\d{4}-\d{6}-\d\d(?!-?\d)",
+        str,
+        "https://www.clinicaltrialsregister.eu/ctr-search/search?query={id}",
+    ),
     _Registry("ChiCTR", r"(?i:ChiCTR)(?:-?[A-Za-z]{2,4}){0,2}-?\d{8,10}", _chictr, None),
     # ANZCTR appends "p" to prospectively registered trials; it is written but not part of the ID.
-    _Registry("ANZCTR", r"(?i:ACTRN)" + _SP + r"?\d{14}(?:[pP])?", _digits("ACTRN"),
-              "https://www.anzctr.org.au/{id}.aspx"),
+    _Registry(
+        "ANZCTR",
+        r"(?i:ACTRN)" + _SP + r"?\d{14}(?:[pP])?",
+        _digits("ACTRN"),
+        "https://www.anzctr.org.au/{id}.aspx",
+    ),
     _Registry("CTRI", r"(?i:CTRI)/\d{4}/\d{2,3}/\d{6}", str.upper, None),
-    _Registry("DRKS", r"(?i:DRKS)" + _SP + r"?\d{8}", _digits("DRKS"),
-              "https://drks.de/search/en/trial/{id}"),
+    _Registry(
+        "DRKS",
+        r"(?i:DRKS)" + _SP + r"?\d{8}",
+        _digits("DRKS"),
+        "https://drks.de/search/en/trial/{id}",
+    ),
     _Registry("jRCT", r"(?i:jRCT)[A-Za-z0-9]\d{9}", lambda r: "jRCT" + r[4:].lower(), None),
     _Registry("UMIN-CTR", r"(?i:UMIN)" + _SP + r"?\d{9}", _digits("UMIN"), None),
     _Registry("CRIS", r"(?i:KCT)\d{7}", str.upper, None),
     _Registry("IRCT", r"(?i:IRCT)\d{8,14}[Nn]\d{1,3}", str.upper, None),
     _Registry("PACTR", r"(?i:PACTR)\d{15}", str.upper, None),
-    _Registry("ReBec", r"(?i:RBR)-[0-9a-z]{6,8}", lambda r: "RBR-" + r[4:],
-              "https://ensaiosclinicos.gov.br/rg/{id}"),
-    _Registry("TCTR", r"(?i:TCTR)\d{11}", str.upper, "https://www.thaiclinicaltrials.org/show/{id}"),
+    _Registry(
+        "ReBec",
+        r"(?i:RBR)-[0-9a-z]{6,8}",
+        lambda r: "RBR-" + r[4:],
+        "https://ensaiosclinicos.gov.br/rg/{id}",
+    ),
+    _Registry(
+        "TCTR", r"(?i:TCTR)\d{11}", str.upper, "https://www.thaiclinicaltrials.org/show/{id}"
+    ),
 )
 # One pass over the text; the outer lookarounds stop "ANCT01234567" and "NCT012345678".
 _REGISTRY_RE = re.compile(
@@ -95,10 +122,24 @@ _IND_RE = re.compile(
 )
 
 _REGISTRY_HOSTS = (
-    "clinicaltrials.gov", "isrctn.com", "anzctr.org.au", "clinicaltrialsregister.eu",
-    "euclinicaltrials.eu", "chictr.org.cn", "ctri.nic.in", "drks.de", "jrct.niph.go.jp",
-    "jrct.mhlw.go.jp", "umin.ac.jp", "cris.nih.go.kr", "irct.ir", "irct.behdasht.gov.ir",
-    "pactr.org", "pactr.samrc.ac.za", "ensaiosclinicos.gov.br", "thaiclinicaltrials.org",
+    "clinicaltrials.gov",
+    "isrctn.com",
+    "anzctr.org.au",
+    "clinicaltrialsregister.eu",
+    "euclinicaltrials.eu",
+    "chictr.org.cn",
+    "ctri.nic.in",
+    "drks.de",
+    "jrct.niph.go.jp",
+    "jrct.mhlw.go.jp",
+    "umin.ac.jp",
+    "cris.nih.go.kr",
+    "irct.ir",
+    "irct.behdasht.gov.ir",
+    "pactr.org",
+    "pactr.samrc.ac.za",
+    "ensaiosclinicos.gov.br",
+    "thaiclinicaltrials.org",
     "trialsearch.who.int",
 )
 _ANZCTR = next(reg for reg in _REGISTRIES if reg.name == "ANZCTR")
@@ -122,8 +163,9 @@ def find_registry_ids(text: str) -> list[IdentifierMatch]:
         ):
             continue  # an unlikely year: only an explicit "EudraCT" label makes it an ID
         found.append(
-            IdentifierMatch("registry_id", m.start(), m.end(), m.group(),
-                            _registry_id(registry, m.group()))
+            IdentifierMatch(
+                "registry_id", m.start(), m.end(), m.group(), _registry_id(registry, m.group())
+            )
         )
     return found
 
@@ -131,8 +173,9 @@ def find_registry_ids(text: str) -> list[IdentifierMatch]:
 def find_ind_numbers(text: str) -> list[IdentifierMatch]:
     """FDA IND numbers written after "IND", "BB-IND" or "Investigational New Drug (application)"."""
     return [
-        IdentifierMatch("ind_number", m.start(), m.end(), m.group(),
-                        m.group("num").replace(",", ""))
+        IdentifierMatch(
+            "ind_number", m.start(), m.end(), m.group(), m.group("num").replace(",", "")
+        )
         for m in _IND_RE.finditer(text)
     ]
 

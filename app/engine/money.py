@@ -40,9 +40,24 @@ _MULT = (
     r"|crores?|mil)(?![^\W\d_])|[kKmMbB](?![^\W_]))"
 )
 _MULTIPLIERS = {
-    "k": 1e3, "thousand": 1e3, "mil": 1e3, "lakh": 1e5, "lakhs": 1e5, "crore": 1e7, "crores": 1e7,
-    "m": 1e6, "million": 1e6, "millones": 1e6, "millón": 1e6, "millon": 1e6, "mio": 1e6,
-    "mio.": 1e6, "mn": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9,
+    "k": 1e3,
+    "thousand": 1e3,
+    "mil": 1e3,
+    "lakh": 1e5,
+    "lakhs": 1e5,
+    "crore": 1e7,
+    "crores": 1e7,
+    "m": 1e6,
+    "million": 1e6,
+    "millones": 1e6,
+    "millón": 1e6,
+    "millon": 1e6,
+    "mio": 1e6,
+    "mio.": 1e6,
+    "mn": 1e6,
+    "b": 1e9,
+    "bn": 1e9,
+    "billion": 1e9,
 }
 
 _CODES = (
@@ -51,22 +66,71 @@ _CODES = (
 )
 _SYMBOLS = "€£฿₹₩¥₺₴₡₽₪₦₫₱"
 _DOLLAR_PREFIXES = {
-    "US": "USD", "MX": "MXN", "COL": "COP", "R": "BRL", "C": "CAD", "CA": "CAD", "A": "AUD",
-    "AU": "AUD", "S": "SGD", "NZ": "NZD", "HK": "HKD", "AR": "ARS", "NT": "TWD", "RD": "DOP",
+    "US": "USD",
+    "MX": "MXN",
+    "COL": "COP",
+    "R": "BRL",
+    "C": "CAD",
+    "CA": "CAD",
+    "A": "AUD",
+    "AU": "AUD",
+    "S": "SGD",
+    "NZ": "NZD",
+    "HK": "HKD",
+    "AR": "ARS",
+    "NT": "TWD",
+    "RD": "DOP",
 }
 _TOKENS = {
-    "$": "USD", "U$S": "USD", "€": "EUR", "£": "GBP", "฿": "THB", "₹": "INR", "RS": "INR",
-    "RS.": "INR", "₩": "KRW", "¥": "JPY", "₺": "TRY", "TL": "TRY", "TRY": "TRY", "₴": "UAH",
-    "₡": "CRC", "B/.": "PAB", "S/.": "PEN", "₽": "RUB", "₪": "ILS", "₦": "NGN", "₫": "VND",
-    "₱": "PHP", "RMB": "CNY",
+    "$": "USD",
+    "U$S": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "฿": "THB",
+    "₹": "INR",
+    "RS": "INR",
+    "RS.": "INR",
+    "₩": "KRW",
+    "¥": "JPY",
+    "₺": "TRY",
+    "TL": "TRY",
+    "TRY": "TRY",
+    "₴": "UAH",
+    "₡": "CRC",
+    "B/.": "PAB",
+    "S/.": "PEN",
+    "₽": "RUB",
+    "₪": "ILS",
+    "₦": "NGN",
+    "₫": "VND",
+    "₱": "PHP",
+    "RMB": "CNY",
 }
 # Currency words, checked in order against the lower-cased word(s) written after an amount.
 _WORDS = (
-    ("canadian", "CAD"), ("australian", "AUD"), ("singapore", "SGD"), ("colombian", "COP"),
-    ("argentin", "ARS"), ("chilen", "CLP"), ("dollar", "USD"), ("dólar", "USD"),
-    ("dolar", "USD"), ("peso", "MXN"), ("euro", "EUR"), ("baht", "THB"), ("rupee", "INR"),
-    ("balboa", "PAB"), ("colones", "CRC"), ("won", "KRW"), ("yen", "JPY"), ("dirham", "AED"),
-    ("hryvnia", "UAH"), ("lira", "TRY"), ("reais", "BRL"), ("soles", "PEN"), ("yuan", "CNY"),
+    ("canadian", "CAD"),
+    ("australian", "AUD"),
+    ("singapore", "SGD"),
+    ("colombian", "COP"),
+    ("argentin", "ARS"),
+    ("chilen", "CLP"),
+    ("dollar", "USD"),
+    ("dólar", "USD"),
+    ("dolar", "USD"),
+    ("peso", "MXN"),
+    ("euro", "EUR"),
+    ("baht", "THB"),
+    ("rupee", "INR"),
+    ("balboa", "PAB"),
+    ("colones", "CRC"),
+    ("won", "KRW"),
+    ("yen", "JPY"),
+    ("dirham", "AED"),
+    ("hryvnia", "UAH"),
+    ("lira", "TRY"),
+    ("reais", "BRL"),
+    ("soles", "PEN"),
+    ("yuan", "CNY"),
 )
 
 # Dollar-sign prefixes are listed before the bare "$" so "MX$" or "$ USD" is read whole. TRY,
@@ -96,8 +160,15 @@ _SINGLE = re.compile(
 )
 # Range connectors; the "and" family needs "between" before the first amount.
 _CONN = (
-    r"(?:" + _SP + r"?[-–—]" + _SP + r"?|" + _SP
-    + r"(?P<word>(?i:to|and|und|bis|a|al|y|et|e|à|até|hasta))" + _SP + r")"
+    r"(?:"
+    + _SP
+    + r"?[-–—]"
+    + _SP
+    + r"?|"
+    + _SP
+    + r"(?P<word>(?i:to|and|und|bis|a|al|y|et|e|à|até|hasta))"
+    + _SP
+    + r")"
 )
 _AND_WORDS = frozenset({"and", "und", "y", "et", "e"})
 # The second amount of a range; a following "-digit" means a phone number, not a price.
@@ -120,21 +191,53 @@ _UP_TO = re.compile(
 )
 _MONTHLY_BEFORE = re.compile(r"(?i:\bmonthly\s+(?:payments?|installments?|instalments?)\s+of\s*)\Z")
 _PERIOD = re.compile(
-    _SP + r"?(?:/|(?i:per|a|an|each|every|pro|por|al|par)" + _SP + r")" + _SP
+    _SP
+    + r"?(?:/|(?i:per|a|an|each|every|pro|por|al|par)"
+    + _SP
+    + r")"
+    + _SP
     + r"?(?P<unit>(?i:month|mo|mth|mes|monat|mois|year|yr|annum|año|jahr|week|wk|semana|woche"
     r"|day|día|dia|tag|night|noche|nacht|session|sesión|sesion|sitzung))\b"
     r"|" + _SP + r"(?P<adv>(?i:monthly|mensual(?:es)?|monatlich|annually|yearly|jährlich|weekly"
     r"|nightly|daily))\b"
 )
 _UNITS: dict[str, Period] = {
-    "month": "month", "mo": "month", "mth": "month", "mes": "month", "monat": "month",
-    "mois": "month", "monthly": "month", "mensual": "month", "mensuales": "month",
-    "monatlich": "month", "year": "year", "yr": "year", "annum": "year", "año": "year",
-    "jahr": "year", "annually": "year", "yearly": "year", "jährlich": "year", "week": "week",
-    "wk": "week", "semana": "week", "woche": "week", "weekly": "week", "day": "day", "día": "day",
-    "dia": "day", "tag": "day", "daily": "day", "night": "night", "noche": "night",
-    "nacht": "night", "nightly": "night", "session": "session", "sesión": "session",
-    "sesion": "session", "sitzung": "session",
+    "month": "month",
+    "mo": "month",
+    "mth": "month",
+    "mes": "month",
+    "monat": "month",
+    "mois": "month",
+    "monthly": "month",
+    "mensual": "month",
+    "mensuales": "month",
+    "monatlich": "month",
+    "year": "year",
+    "yr": "year",
+    "annum": "year",
+    "año": "year",
+    "jahr": "year",
+    "annually": "year",
+    "yearly": "year",
+    "jährlich": "year",
+    "week": "week",
+    "wk": "week",
+    "semana": "week",
+    "woche": "week",
+    "weekly": "week",
+    "day": "day",
+    "día": "day",
+    "dia": "day",
+    "tag": "day",
+    "daily": "day",
+    "night": "night",
+    "noche": "night",
+    "nacht": "night",
+    "nightly": "night",
+    "session": "session",
+    "sesión": "session",
+    "sesion": "session",
+    "sitzung": "session",
 }
 _CODE = re.compile(_CODES)
 _YEAR = re.compile(r"(?:19|20)\d\d")
@@ -200,8 +303,12 @@ def _amount(m: re.Match[str], start: int, end: int) -> _Amount | None:
     bare_dollar = pre is not None and pre.strip() == "$"
     currency = suf_cur if (suf_cur and (bare_dollar or pre_cur is None)) else pre_cur
     return _Amount(
-        start=start, end=end, value=_parse_number(num, mult), currency=currency,
-        generic=bare_dollar and suf_cur is None, scaled=mult is not None,
+        start=start,
+        end=end,
+        value=_parse_number(num, mult),
+        currency=currency,
+        generic=bare_dollar and suf_cur is None,
+        scaled=mult is not None,
     )
 
 
@@ -286,8 +393,15 @@ def find_money_spans(text: str) -> list[tuple[int, int, Money]]:
         else:
             qualifier = "per_month" if period == "month" else "exact"
             exact, low = value, None
-        money = Money(text=text[start:end], currency=amount.currency, amount=exact, low=low,
-                      high=high, qualifier=qualifier, period=period)
+        money = Money(
+            text=text[start:end],
+            currency=amount.currency,
+            amount=exact,
+            low=low,
+            high=high,
+            qualifier=qualifier,
+            period=period,
+        )
         found.append((start, end, money))
         floor = end
     return found

@@ -121,6 +121,9 @@ class Rule(Strict):
     absent: list[str] = Field(
         default_factory=list, description="Absence rules: fire when none of these categories occur."
     )
+    registry_verdict: Literal["red_flag", "patient_funded", "supports_legitimacy"] | None = Field(
+        None, description="Registry rules: fire on this verdict of a trial-registry check."
+    )
     context: ContextPolicy = Field(default_factory=ContextPolicy)
     examples: Examples = Field(default_factory=Examples)
 
@@ -151,6 +154,9 @@ class Rule(Strict):
         if self.polarity == "absence":
             if not self.absent or self.match is not None:
                 raise ValueError("an absence rule lists `absent` categories and has no `match`")
+        elif self.registry_verdict is not None:
+            if self.match is not None:
+                raise ValueError("a registry rule has `registry_verdict` and no `match`")
         elif self.match is None:
             raise ValueError("this rule needs a `match`")
         return self

@@ -7,6 +7,7 @@ public JSON contract that the API, exports and the browser extension build on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -172,6 +173,23 @@ class Identifiers(BaseModel):
     prices: list[Money] = Field(default_factory=list)
 
 
+class TrialCheck(BaseModel):
+    """What ClinicalTrials.gov says about a registry number the site cites."""
+
+    nct_id: str
+    status: Literal["verified", "not_found", "invalid", "unverified"]
+    verdict: Literal["supports_legitimacy", "red_flag", "neutral", "unverified"]
+    reason: str
+    verdict_reason: str
+    url: str
+    title: str | None = None
+    overall_status: str | None = None
+    lead_sponsor: str | None = None
+    sponsor_class: str | None = None
+    conditions: list[str] = Field(default_factory=list)
+    patient_funded: bool = False
+
+
 class Applicability(BaseModel):
     kind: ApplicabilityKind
     offers_score: float
@@ -180,10 +198,16 @@ class Applicability(BaseModel):
 
 
 class PageInfo(BaseModel):
-    url: str
+    url: str = Field(description="The page's final URL, or the file path.")
     title: str | None = None
     words: int = 0
     warnings: list[str] = Field(default_factory=list)
+    requested_url: str | None = None
+    status: int | None = None
+    fetched_at: datetime | None = None
+    sha256: str | None = None
+    content_type: str | None = None
+    error: str | None = None
 
 
 class Report(BaseModel):
@@ -198,6 +222,7 @@ class Report(BaseModel):
     rules_version: str
     engine_version: str
     warnings: list[str] = Field(default_factory=list)
+    trial_checks: list[TrialCheck] = Field(default_factory=list)
     discarded: list[Decision] | None = Field(
         default=None, description="Candidates that context removed (only with explain)."
     )

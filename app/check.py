@@ -1,0 +1,174 @@
+"""Check a live site: crawl it, analyse what was read, verify the trial numbers it cites.
+
+This is the one place where fetching, analysis and registry look-ups meet; each stays
+ignorant of the others. The API and batch screening call ``run_check``; the library entry point
+``check_site`` returns just the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import anyio
+
+from app import __version__
+from app.engine.analyzer import Engine
+from app.engine.charset import ExtractionError
+from app.engine.extract import extract_document
+from app.engine.types import ExtractedPage, PageInfo, Report, TrialCheck
+from app.fetch import FetchedPage, Fetcher, crawl_site, registrable_domain
+from app.settings import Settings
+from app.verify import RegistryClient, SiteContext, Verification, verify_trials
+
+STUDY_URL = "https://clinicaltrials.gov/study/{}"
+SITE_CATEGORIES = ("cure_claim", "many_conditions")
+
+
+@dataclass(frozen=True)
+class SiteCheck:
+    """A finished check: the report plus the raw pages, which storage keeps as evidence."""
+
+    report: Report
+    fetched: list[FetchedPage]
+
+
+async def check_site(url: str, settings: Settings, *, engine: Engine | None = None) -> Report:
+    """Fetch ``url`` (and its telling pages), analyse them and return the report."""
+    engine = engine or await anyio.to_thread.run_sync(Engine.from_settings, settings)
+    async with Fetcher(settings) as fetcher, RegistryClient(settings) as registry:
+        return (await run_check(url, settings, engine, fetcher, registry)).report
+
+
+async def run_check(
+    url: str,
+    settings: Settings,
+    engine: Engine,
+    fetcher: Fetcher,
+    registry: RegistryClient | None,
+    *,
+    max_pages: int | None = None,
+    batch: bool = False,
+    explain: bool = False,
+) -> SiteCheck:
+    """Crawl, analyse (in a worker thread: it is CPU-bound) and verify registry numbers.
+
+    Raises ``UrlRejected`` / ``AddressNotAllowed`` for an entry URL that may not be fetched.
+    """
+    obey = settings.obey_robots_batch if batch else settings.obey_robots_single
+    crawl = await crawl_site(
+        url, fetcher, max_pages=max_pages or settings.max_pages, obey_robots=obey
+    )
+    fetched = crawl.all_pages
+    if crawl.entry_error is not None:
+        return SiteCheck(_unreadable(url, crawl.entry_error, fetched, engine), fetched)
+    readable = [p for p in fetched if p.ok and p.body]
+    pages, warnings = _extract(readable, settings)
+    warnings += crawl.notes
+    if not pages:
+        reason = warnings[0] if warnings else "no page could be read"
+        return SiteCheck(_unreadable(url, reason, fetched, engine), fetched)
+    report = await anyio.to_thread.run_sync(
+        lambda: engine.analyze(pages, url, explain=explain, warnings=warnings)
+    )
+    report = report.model_copy(update={"pages": _page_infos(report.pages, fetched)})
+    ids = [r.id for r in report.identifiers.registry_ids if r.registry == "ClinicalTrials.gov"]
+    if ids and registry is not None:
+        verifications = await verify_trials(ids, _site_context(report, pages), registry)
+        checks = [_trial_check(v) for v in verifications]
+        report = engine.add_trial_checks(report, checks)
+    return SiteCheck(report, fetched)
+
+
+def _extract(
+    fetched: list[FetchedPage], settings: Settings
+) -> tuple[list[ExtractedPage], list[str]]:
+    pages, warnings = [], []
+    for page in fetched:
+        try:
+            pages.append(
+                extract_document(
+                    page.body,
+                    page.final_url,
+                    content_type=page.content_type,
+                    base_url=page.final_url,
+                    max_bytes=settings.max_document_bytes,
+                    min_words=settings.min_words,
+                )
+            )
+        except ExtractionError as exc:
+            warnings.append(f"{page.final_url}: {exc}")
+    return pages, warnings
+
+
+def _page_infos(analysed: list[PageInfo], fetched: list[FetchedPage]) -> list[PageInfo]:
+    """Every page the crawler touched, read or not, with its fetch record."""
+    by_url = {info.url: info for info in analysed}
+    infos = []
+    for page in fetched:
+        base = by_url.get(page.final_url) or PageInfo(url=page.final_url)
+        infos.append(
+            base.model_copy(
+                update={
+                    "requested_url": page.requested_url,
+                    "status": page.status,
+                    "fetched_at": page.fetched_at,
+                    "sha256": page.sha256,
+                    "content_type": page.content_type,
+                    "error": page.error or page.skipped,
+                }
+            )
+        )
+    return infos
+
+
+def _unreadable(url: str, reason: str, fetched: list[FetchedPage], engine: Engine) -> Report:
+    # A page we could not read must never look like "no red flags".
+    return Report(
+        source=url,
+        score=0,
+        verdict="unreadable",
+        applicability=None,
+        summary=f"We could not read this site, so we cannot say anything about it: {reason}.",
+        pages=_page_infos([], fetched),
+        rules_version=engine.ruleset.version,
+        engine_version=__version__,
+        warnings=[reason],
+    )
+
+
+def _site_context(report: Report, pages: list[ExtractedPage]) -> SiteContext:
+    """What the site says about itself, to compare with the registry entry."""
+    names = [p.title for p in pages if p.title]
+    names.append(registrable_domain(report.source).split(".")[0])
+    places = [
+        block.text
+        for page in pages
+        for block in page.blocks
+        if block.region in ("footer", "header") or block.kind in ("title", "meta")
+    ]
+    conditions = [
+        ev.match
+        for finding in report.findings
+        if finding.category in SITE_CATEGORIES
+        for ev in finding.evidence
+        if ev.match
+    ]
+    return SiteContext(names=names, places=places[:200], conditions=conditions)
+
+
+def _trial_check(v: Verification) -> TrialCheck:
+    record = v.record
+    return TrialCheck(
+        nct_id=v.nct_id,
+        status=v.status,
+        verdict=v.verdict,
+        reason=v.reason,
+        verdict_reason=v.verdict_reason,
+        url=STUDY_URL.format(v.nct_id),
+        title=record.brief_title if record else None,
+        overall_status=record.overall_status if record else None,
+        lead_sponsor=record.lead_sponsor if record else None,
+        sponsor_class=record.sponsor_class if record else None,
+        conditions=list(record.conditions) if record else [],
+        patient_funded=v.patient_funded,
+    )
