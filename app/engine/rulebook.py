@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from app.engine.stage_config import SCHEMAS
 from app.engine.types import (
     ABSENCE_CATEGORIES,
     CATEGORIES,
@@ -30,7 +31,7 @@ IdentifierKind = Literal["money", "registry_id", "ind_number"]
 RegionName = Literal["main", "nav", "header", "footer", "aside"]
 
 # Files in rules/ that are not rule packs: they configure other stages.
-CONFIG_FILES = frozenset({"context.yaml", "applicability.yaml", "scoring.yaml"})
+CONFIG_FILES = frozenset(SCHEMAS)
 
 
 class Strict(BaseModel):
@@ -216,6 +217,15 @@ def load_rules(root: Path) -> RuleSet:
         packs[path.name] = pack
     if not packs:
         raise RuleError(f"no rule packs (*.yaml) in {root}")
+    for name, schema in SCHEMAS.items():
+        path = root / name
+        if not path.is_file():
+            raise RuleError(f"{name} is missing from {root}")
+        data = _read_yaml(path)
+        try:
+            schema.model_validate(data)
+        except ValidationError as exc:
+            raise RuleError(_describe(path, data, exc)) from None
     return RuleSet(packs, rules_hash(root), root)
 
 

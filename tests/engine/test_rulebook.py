@@ -84,3 +84,27 @@ def test_invalid_yaml(tmp_path: Path) -> None:
 def test_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(RuleError, match="does not exist"):
         load_rules(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "expected"),
+    [
+        (
+            "context.yaml",
+            ("max_tokens: 5", "max_tokns: 5"),
+            "context.yaml: modifiers.negated.max_tokns",
+        ),
+        ("scoring.yaml", ("decay: 0.5", "decay: 5"), "scoring.yaml: decay"),
+        ("applicability.yaml", ("per_phrase_cap:", "per_phrase_capp:"), "decision.per_phrase_capp"),
+    ],
+)
+def test_stage_config_files_are_checked(
+    tmp_path: Path, name: str, change: tuple[str, str], expected: str
+) -> None:
+    folder = _rules_dir(tmp_path, GOOD_RULE)
+    original = (folder / name).read_text(encoding="utf-8")
+    assert change[0] in original
+    (folder / name).write_text(original.replace(*change, 1), encoding="utf-8")
+    with pytest.raises(RuleError) as excinfo:
+        load_rules(folder)
+    assert expected in str(excinfo.value)

@@ -1,0 +1,76 @@
+"""Schemas for the stage configuration files in rules/: context, applicability, scoring.
+
+They are data like the rule packs, so they get the same treatment: unknown keys and wrong
+types are errors that name the file and the field.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Direction = Literal["forward", "backward", "both"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModifierConfig(_Strict):
+    direction: Direction = "forward"
+    max_tokens: int = Field(8, ge=0, le=60)
+    phrases: list[str] = Field(min_length=1)
+
+
+class QuotesConfig(_Strict):
+    pairs: list[tuple[str, str]] = Field(default_factory=list)
+    max_chars: int = Field(400, gt=0)
+    ignore_triggers_inside: list[str] = Field(default_factory=list)
+    match_inside: dict[str, str] = Field(default_factory=dict)
+
+
+class ContextConfig(_Strict):
+    modifiers: dict[str, ModifierConfig]
+    pseudo: list[str] = Field(default_factory=list)
+    terminators: list[str] = Field(default_factory=list)
+    site_policy: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    quotes: QuotesConfig = Field(default_factory=QuotesConfig)
+    self_evident: list[str] = Field(default_factory=list)
+
+
+class SignalConfig(_Strict):
+    weight: float = Field(1.0, ge=0)
+    phrases: list[str] = Field(min_length=1)
+
+
+class DecisionConfig(_Strict):
+    per_phrase_cap: int = Field(3, ge=1)
+    min_topic: float = Field(2, ge=0)
+    offer_ratio: float = Field(1.0, gt=0)
+    storage_ratio: float = Field(0.0, ge=0)
+
+
+class ApplicabilityConfig(_Strict):
+    signals: dict[str, SignalConfig]
+    decision: DecisionConfig = Field(default_factory=DecisionConfig)
+
+
+class Thresholds(_Strict):
+    high_risk: float = Field(50, ge=0, le=100)
+    caution: float = Field(25, ge=0, le=100)
+
+
+class ScoringConfig(_Strict):
+    decay: float = Field(0.5, gt=0, le=1)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    applicability_factors: dict[str, dict[str, float]] = Field(default_factory=dict)
+    category_names: dict[str, str] = Field(default_factory=dict)
+    summaries: dict[str, str] = Field(default_factory=dict)
+
+
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "context.yaml": ContextConfig,
+    "applicability.yaml": ApplicabilityConfig,
+    "scoring.yaml": ScoringConfig,
+}
