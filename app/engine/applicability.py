@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from app.engine.nlp import APPLICABILITY_PREFIX, NlpArtifacts
+from app.engine.nlp import APPLICABILITY_PREFIX, CONTEXT_PREFIX, NlpArtifacts
 from app.engine.types import Applicability
 
 
@@ -29,20 +29,26 @@ class ApplicabilityJudge:
 
     def judge(self, artifacts: Sequence[NlpArtifacts]) -> Applicability:
         counts: dict[str, Counter[str]] = {name: Counter() for name in self.weights}
+        offered = 0  # topic cues in the site's own, affirmative voice ("our stem cell protocol")
         for art in artifacts:
+            voiced, negated = _voice_sentences(art)
             for hit in art.triggers:
                 if not hit.key.startswith(APPLICABILITY_PREFIX):
                     continue
                 signal, phrase = hit.key[len(APPLICABILITY_PREFIX) :].split("|", 1)
                 if signal in counts:
                     counts[signal][phrase.lower()] += 1
+                if signal == "topic" and hit.sent in voiced and hit.sent not in negated:
+                    offered += 1
         scores = {
             name: self.weights[name] * sum(min(n, self.per_phrase_cap) for n in c.values())
             for name, c in counts.items()
         }
         topic, offers, discusses = (scores.get(k, 0.0) for k in ("topic", "offer", "discuss"))
         storage = scores.get("storage", 0.0)
-        if topic < self.min_topic:
+        # A short page can name the treatment only once or twice, but if it does so in its own
+        # voice ("nuestro tratamiento con células madre") it is about that treatment.
+        if topic < self.min_topic and not offered:
             kind = "unrelated"
             reasons = [f"stem-cell or regenerative treatment is barely mentioned ({topic:g} cues)"]
         elif self.storage_ratio and storage >= topic * self.storage_ratio and storage > offers:
@@ -64,3 +70,15 @@ class ApplicabilityJudge:
         return Applicability(
             kind=kind, offers_score=offers, discusses_score=discusses, reasons=reasons
         )
+
+
+def _voice_sentences(art: NlpArtifacts) -> tuple[set[int], set[int]]:
+    """Sentences with the site's first-person voice, and sentences with a negation."""
+    voiced: set[int] = set()
+    negated: set[int] = set()
+    for hit in art.triggers:
+        if hit.key.startswith(f"{CONTEXT_PREFIX}first_person|"):
+            voiced.add(hit.sent)
+        elif hit.key.startswith(f"{CONTEXT_PREFIX}negated|"):
+            negated.add(hit.sent)
+    return voiced, negated
