@@ -287,7 +287,8 @@ class Engine:
                     )
                     break
         quote = " ".join(text[q_start:q_end].split())
-        decision = Decision(
+        # model_construct: these are built for every candidate, from already-checked values.
+        decision = Decision.model_construct(
             rule_id=rule.id,
             pattern=pattern,
             match=text[start:end],
@@ -302,7 +303,7 @@ class Engine:
         if reason is not None:
             return decision
         group = pattern.split(":", 1)[1] if pattern.startswith("group:") else None
-        evidence = Evidence(
+        evidence = Evidence.model_construct(
             url=state.page.source,
             quote=text[q_start:q_end].strip(),
             match=text[start:end],

@@ -11,8 +11,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy
 import srsly
-from spacy.attrs import SENT_START
+from spacy.attrs import LEMMA, LOWER, NORM, SENT_START
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -30,15 +31,28 @@ class LowercaseLemmatizer:
 
     def __init__(self, table: dict[str, str] | None = None) -> None:
         self.table: dict[str, str] = table or {}
+        self._lemma_ids: dict[int, int] = {}  # LOWER hash -> lemma hash, filled as words come
 
     def __call__(self, doc: Doc) -> Doc:
-        table = self.table
-        for token in doc:
-            lower = token.lower_
-            # NORM carries the lemma too: token patterns match lemmas through NORM because
-            # spaCy's Matcher re-checks LEMMA annotation over the whole Doc on every call,
-            # which made short-window matching 10x slower (see TermMatcher).
-            token.lemma_ = token.norm_ = table.get(lower, lower)
+        if not len(doc):
+            return doc
+        # Work on the array of distinct lowercase words rather than on Token objects: creating
+        # a Python Token per word cost more than the tokenizer itself (measured by make bench).
+        lowers, inverse = numpy.unique(doc.to_array(LOWER), return_inverse=True)
+        strings = doc.vocab.strings
+        ids = self._lemma_ids
+        lemmas = numpy.empty(len(lowers), dtype="uint64")
+        for i, lower in enumerate(lowers.tolist()):
+            lemma = ids.get(lower)
+            if lemma is None:
+                word = strings[lower]
+                lemma = ids[lower] = strings.add(self.table.get(word, word))
+            lemmas[i] = lemma
+        column = lemmas[inverse.reshape(-1)]
+        # NORM carries the lemma too: token patterns match lemmas through NORM because
+        # spaCy's Matcher re-checks LEMMA annotation over the whole Doc on every call,
+        # which made short-window matching 10x slower (see TermMatcher).
+        doc.from_array([LEMMA, NORM], numpy.stack([column, column], axis=1))
         return doc
 
     def lemmatize(self, words: list[str]) -> list[str]:
@@ -68,20 +82,19 @@ class BlockBoundaries:
     """Start a sentence after every blank line, so sentences never run across two blocks."""
 
     def __call__(self, doc: Doc) -> Doc:
-        # Setting token.is_sent_start one token at a time costs O(n) each (measured: 2 s for a
-        # 4,000-block page), so the starts are written back in one array.
-        starts = doc.to_array([SENT_START])
-        starts_next = False
-        changed = False
+        firsts = []
+        after_break = False
         for i, token in enumerate(doc):
-            if starts_next and not token.is_space:
-                if starts[i] != 1:
-                    starts[i] = 1
-                    changed = True
-                starts_next = False
-            if token.is_space and "\n" in token.text:
-                starts_next = True
-        if changed:
+            if token.is_space:
+                after_break = after_break or "\n" in token.text
+            elif after_break:
+                firsts.append(i)
+                after_break = False
+        if firsts:
+            # One array write: setting token.is_sent_start one token at a time costs O(n) each
+            # (2 s for a 4,000-block page).
+            starts = doc.to_array(SENT_START)
+            starts[firsts] = 1
             doc.from_array([SENT_START], starts)
         return doc
 

@@ -14,6 +14,7 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from app.engine.money import find_money_spans
+from app.engine.scan import finditer_digit_lines
 from app.engine.types import Money, RegistryId
 
 IdentifierKind = Literal["registry_id", "ind_number", "money"]
@@ -155,7 +156,7 @@ def _registry_id(registry: _Registry, written: str) -> RegistryId:
 def find_registry_ids(text: str) -> list[IdentifierMatch]:
     """Trial registration numbers (NCT, ISRCTN, EudraCT, ChiCTR, ACTRN, CTRI, ...) in ``text``."""
     found = []
-    for m in _REGISTRY_RE.finditer(text):
+    for m in finditer_digit_lines(_REGISTRY_RE, text):
         registry = _REGISTRIES[int(str(m.lastgroup)[1:])]  # the rN group that matched
         if registry.name == "EudraCT" and not (
             1995 <= int(m.group()[:4]) <= 2030
@@ -176,7 +177,7 @@ def find_ind_numbers(text: str) -> list[IdentifierMatch]:
         IdentifierMatch(
             "ind_number", m.start(), m.end(), m.group(), m.group("num").replace(",", "")
         )
-        for m in _IND_RE.finditer(text)
+        for m in finditer_digit_lines(_IND_RE, text)
     ]
 
 

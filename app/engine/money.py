@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from app.engine.scan import finditer_digit_lines
 from app.engine.types import Money
 
 Period = Literal["month", "year", "week", "day", "night", "session"]
@@ -360,7 +361,7 @@ def find_money_spans(text: str) -> list[tuple[int, int, Money]]:
     """Every price written in ``text`` as ``(start, end, Money)``, in order and non-overlapping."""
     found: list[tuple[int, int, Money]] = []
     floor = 0  # end of the last accepted price; later matches may not reuse its characters
-    for m in _SINGLE.finditer(text):
+    for m in finditer_digit_lines(_SINGLE, text):
         if m.start() < floor:
             continue
         single = _amount(m, m.start(), m.end())

@@ -6,6 +6,7 @@ terms with character and token offsets, no spaCy objects.
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import spacy
+from spacy.attrs import IDX, SENT_START
 from spacy.language import Language
 
 from app import __version__
@@ -23,7 +25,7 @@ from app.engine.rulebook import RuleSet
 log = logging.getLogger(__name__)
 
 # Bump when the way rules compile into patterns changes, so saved pipelines are rebuilt.
-PIPELINE_FORMAT = 6
+PIPELINE_FORMAT = 7
 CONTEXT_PREFIX = "ctx|"
 APPLICABILITY_PREFIX = "app|"
 META_KEY = "redflags"
@@ -75,30 +77,29 @@ class NlpEngine:
 
 
 def _artifacts(doc: Any) -> NlpArtifacts:
-    sent_of_token = [0] * len(doc)
-    sentences = []
-    for index, sent in enumerate(doc.sents):
-        for i in range(sent.start, sent.end):
-            sent_of_token[i] = index
-        sentences.append(
-            Sentence(
-                sent.start_char,
-                sent.end_char,
-                sent.start,
-                sent.end,
-                sent.text.rstrip().endswith("?"),
-            )
-        )
+    text = doc.text
+    token_starts = doc.to_array(IDX).tolist()
+    if not token_starts:
+        return NlpArtifacts((), (), (), ())
+    # Sentence boundaries from the SENT_START column: no Span or Token objects per sentence.
+    first = [i for i, flag in enumerate(doc.to_array(SENT_START).tolist()) if flag == 1 or i == 0]
+    bounds = [*first[1:], len(doc)]
+    ends = [token_starts[b] if b < len(doc) else len(text) for b in bounds]
+    sentences = tuple(
+        Sentence(token_starts[a], end, a, b, text[token_starts[a] : end].rstrip().endswith("?"))
+        for a, b, end in zip(first, bounds, ends, strict=True)
+    )
 
     def hits(key: str) -> tuple[TermHit, ...]:
-        return tuple(
-            TermHit(s.label_, s.start_char, s.end_char, s.start, s.end, sent_of_token[s.start])
-            for s in doc.spans[key]
-        )
+        out = []
+        for span in doc.spans[key]:
+            sent = bisect.bisect_right(first, span.start) - 1
+            out.append(
+                TermHit(span.label_, span.start_char, span.end_char, span.start, span.end, sent)
+            )
+        return tuple(out)
 
-    return NlpArtifacts(
-        tuple(sentences), hits("candidates"), hits("context"), tuple(t.idx for t in doc)
-    )
+    return NlpArtifacts(sentences, hits("candidates"), hits("context"), tuple(token_starts))
 
 
 # --- building and loading ----------------------------------------------------------------------
