@@ -17,7 +17,7 @@ from pathlib import Path
 from app import __version__
 from app.engine.applicability import ApplicabilityJudge
 from app.engine.context import ContextResolver, SentenceContext
-from app.engine.identifiers import IdentifierMatch, find_all, registry_id_from_url
+from app.engine.identifiers import IdentifierMatch, find_all, find_money, registry_id_from_url
 from app.engine.nlp import NlpArtifacts, NlpEngine, load_or_build
 from app.engine.rulebook import Rule, RuleSet, load_rules
 from app.engine.scoring import Scorer
@@ -459,6 +459,11 @@ def _collect_identifiers(
                 ids.ind_numbers.append(value)
         elif isinstance(value, Money):
             ids.prices.append(value.model_copy(update={"url": page.source}))
+    # schema.org prices (JSON-LD) are not visible text, so they list as identifiers only.
+    for listed in page.structured_prices:
+        for match in find_money(listed):
+            if isinstance(match.value, Money):
+                ids.prices.append(match.value.model_copy(update={"url": page.source}))
     for url in page.registry_links:
         linked = registry_id_from_url(url)
         if linked is not None and linked.id not in known:
