@@ -257,7 +257,8 @@ class Engine:
         start, end, tok_start, tok_end, sent_index = span
         text = state.page.text
         block_index = max(0, bisect.bisect_right(state.block_starts, start) - 1)
-        region: Region = state.page.blocks[block_index].region if state.page.blocks else "main"
+        block = state.page.blocks[block_index] if state.page.blocks else None
+        region: Region = block.region if block else "main"
         sentence = state.art.sentences[sent_index] if state.art.sentences else None
         q_start, q_end = (sentence.start, sentence.end) if sentence else (start, end)
         # A token pattern may run past its sentence ("…six.” — Parent of …"): quote all of it.
@@ -275,6 +276,8 @@ class Engine:
         weight, adjustments, reason = self.context.apply(rule.context, modifiers, rule.weight)
         if reason is None and region not in rule.context.regions:
             reason = f"in the page's {region}, which this rule ignores"
+        if reason is None and block is not None and block.kind in rule.context.skip_kinds:
+            reason = f"in a {block.kind.replace('_', ' ')}, which this rule ignores"
         if reason is None and sentence is not None:
             reason = self._sentence_words(rule, text, sentence.start, sentence.end)
         if reason is None:

@@ -21,6 +21,7 @@ from app.engine.types import (
     CATEGORIES,
     MITIGATING_CATEGORIES,
     RED_FLAG_CATEGORIES,
+    BlockKind,
     Polarity,
 )
 
@@ -98,6 +99,9 @@ class ContextPolicy(Strict):
     )
     regions: list[RegionName] = Field(
         default_factory=lambda: ["main", "header", "footer", "aside", "nav"]
+    )
+    skip_kinds: list[BlockKind] = Field(
+        default_factory=list, description="Kinds of block where a match does not count."
     )
 
 
