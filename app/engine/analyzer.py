@@ -17,7 +17,8 @@ from pathlib import Path
 from app import __version__
 from app.engine.applicability import ApplicabilityJudge
 from app.engine.context import ContextResolver, SentenceContext
-from app.engine.identifiers import IdentifierMatch, find_all, find_money, registry_id_from_url
+from app.engine.findings import Kept, clip_quote, group_window, make_finding, registry_verdict
+from app.engine.identifiers import IdentifierMatch, collect_identifiers, find_all
 from app.engine.nlp import NlpArtifacts, NlpEngine, load_or_build
 from app.engine.rulebook import Rule, RuleSet, load_rules
 from app.engine.scoring import Scorer
@@ -27,29 +28,12 @@ from app.engine.types import (
     ExtractedPage,
     Finding,
     Identifiers,
-    Money,
     PageInfo,
     Region,
-    RegistryId,
     Report,
     TrialCheck,
 )
 from app.settings import Settings
-
-MAX_EVIDENCE = 8
-MAX_QUOTE = 320
-
-
-@dataclass(slots=True)
-class Kept:
-    """A candidate that survived context, ready to become evidence."""
-
-    rule: Rule
-    page: int
-    block: int
-    group: str | None
-    evidence: Evidence
-    decision: Decision
 
 
 @dataclass(slots=True)
@@ -159,7 +143,7 @@ class Engine:
             return report
         findings = [f.model_copy() for f in report.findings]
         for rule in self.ruleset.rules:
-            hits = [c for c in checks if _registry_verdict(c) == rule.registry_verdict]
+            hits = [c for c in checks if registry_verdict(c) == rule.registry_verdict]
             if rule.registry_verdict is None or not hits:
                 continue
             evidence = [
@@ -168,8 +152,8 @@ class Engine:
                 )
                 for c in hits
             ]
-            findings.append(_finding(rule, rule.weight, evidence, None))
-        if all(_registry_verdict(c) in ("red_flag", "patient_funded") for c in checks):
+            findings.append(make_finding(rule, rule.weight, evidence, None))
+        if all(registry_verdict(c) in ("red_flag", "patient_funded") for c in checks):
             # A number that the registry contradicts is no reassurance.
             findings = [
                 f
@@ -208,7 +192,7 @@ class Engine:
         discarded: list[Decision] = []
         for index, state in enumerate(states):
             matches = find_all(state.page.text)
-            _collect_identifiers(identifiers, state.page, matches)
+            collect_identifiers(identifiers, state.page, matches)
             for key, start, end, tok_start, tok_end, sent in self._candidates(state, matches):
                 rule_id, pattern = key.split("|", 1)
                 rule = self.ruleset.by_id.get(rule_id)
@@ -263,7 +247,7 @@ class Engine:
         q_start, q_end = (sentence.start, sentence.end) if sentence else (start, end)
         # A token pattern may run past its sentence ("…six.” — Parent of …"): quote all of it.
         q_start, q_end = min(q_start, start), max(q_end, end)
-        q_start, q_end = _clip_quote(q_start, q_end, start, end)
+        q_start, q_end = clip_quote(q_start, q_end, start, end)
         modifiers = self.context.modifiers_for(
             state.ctx,
             sent_index,
@@ -337,7 +321,7 @@ class Engine:
         for rule_id, items in by_rule.items():
             rule = self.ruleset.by_id[rule_id]
             if rule.match is not None and rule.match.group_count is not None:
-                items = _group_window(
+                items = group_window(
                     items, rule.match.group_count.min_groups, rule.match.group_count.within_blocks
                 )
                 if not items:
@@ -350,7 +334,7 @@ class Engine:
                     seen.add(where)
                     evidence.append(item.evidence)
             findings.append(
-                _finding(
+                make_finding(
                     rule,
                     max(i.decision.weight for i in items),
                     evidence,
@@ -381,47 +365,12 @@ class Engine:
                 )
                 for s in states
             ]
-            finding = _finding(rule, rule.weight, evidence, None)
+            finding = make_finding(rule, rule.weight, evidence, None)
             finding.explanation = (
                 f"{rule.explanation} (Searched {len(states)} page(s), {words} words.)"
             )
             out.append(finding)
         return out
-
-
-def _finding(
-    rule: Rule, weight: float, evidence: list[Evidence], decisions: list[Decision] | None
-) -> Finding:
-    return Finding(
-        rule_id=rule.id,
-        category=rule.category,
-        polarity=rule.polarity,
-        title=rule.title,
-        weight=round(weight, 2),
-        contribution=0.0,
-        explanation=rule.explanation.strip(),
-        advice=rule.advice.strip(),
-        references=list(rule.references),
-        evidence=evidence[:MAX_EVIDENCE],
-        occurrences=len(evidence),
-        decisions=decisions,
-    )
-
-
-def _group_window(items: list[Kept], min_groups: int, within: int) -> list[Kept]:
-    """The candidates of the densest window of blocks that names ``min_groups`` groups."""
-    best: list[Kept] = []
-    ordered = sorted(items, key=lambda k: (k.page, k.block, k.evidence.start))
-    for i, first in enumerate(ordered):
-        window = [k for k in ordered[i:] if k.page == first.page and k.block - first.block < within]
-        groups = {k.group for k in window}
-        if len(groups) >= min_groups and len(groups) > len({k.group for k in best}):
-            best = window
-    return best
-
-
-def _registry_verdict(check: TrialCheck) -> str:
-    return "patient_funded" if check.patient_funded else check.verdict
 
 
 def _cap(page: ExtractedPage, limit: int) -> ExtractedPage:
@@ -437,38 +386,3 @@ def _cap(page: ExtractedPage, limit: int) -> ExtractedPage:
 def _words(words: list[str]) -> re.Pattern[str]:
     alternatives = "|".join(map(re.escape, words))
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
-
-
-def _clip_quote(q_start: int, q_end: int, start: int, end: int) -> tuple[int, int]:
-    """Keep a quote readable when a 'sentence' is a long unpunctuated block."""
-    if q_end - q_start <= MAX_QUOTE:
-        return q_start, q_end
-    half = (MAX_QUOTE - (end - start)) // 2
-    lo = max(q_start, start - max(half, 0))
-    return lo, min(q_end, max(end, lo + MAX_QUOTE))
-
-
-def _collect_identifiers(
-    ids: Identifiers, page: ExtractedPage, matches: list[IdentifierMatch]
-) -> None:
-    known = {r.id for r in ids.registry_ids}
-    for match in matches:
-        value = match.value
-        if isinstance(value, RegistryId) and value.id not in known:
-            known.add(value.id)
-            ids.registry_ids.append(value)
-        elif match.kind == "ind_number" and isinstance(value, str):
-            if value not in ids.ind_numbers:
-                ids.ind_numbers.append(value)
-        elif isinstance(value, Money):
-            ids.prices.append(value.model_copy(update={"url": page.source}))
-    # schema.org prices (JSON-LD) are not visible text, so they list as identifiers only.
-    for listed in page.structured_prices:
-        for match in find_money(listed):
-            if isinstance(match.value, Money):
-                ids.prices.append(match.value.model_copy(update={"url": page.source}))
-    for url in page.registry_links:
-        linked = registry_id_from_url(url)
-        if linked is not None and linked.id not in known:
-            known.add(linked.id)
-            ids.registry_ids.append(linked)

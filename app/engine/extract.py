@@ -9,7 +9,6 @@ engine's time budget.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
@@ -25,6 +24,7 @@ from app.engine.charset import (
     plain_text_blocks,
     read_document,
 )
+from app.engine.jsonld import json_ld_prices
 from app.engine.types import Block, BlockKind, ExtractedPage, Link, Region
 
 __all__ = ["ExtractionError", "decode_document", "extract_document", "extract_html", "extract_text"]
@@ -76,8 +76,6 @@ _MARKUP_START = re.compile(
     r"table|ul|ol|meta|title|section|article|main|header|nav|span|a|br|script|style|link)[\s>/]",
     re.I | re.S,
 )
-_JSON_WRAPPER = re.compile(r"^\s*(?:<!--|/\*\s*<!\[CDATA\[\s*\*/)|(?:-->|/\*\s*\]\]>\s*\*/)\s*$")
-_TRAILING_COMMA = re.compile(r",\s*([}\]])")
 
 
 class _Ctx(NamedTuple):
@@ -130,48 +128,6 @@ def _simple_row(tr: Tag) -> bool:
 def _is_registry(href: str) -> bool:
     host = (urlsplit(href).hostname or "").lower()
     return any(host == d or host.endswith("." + d) for d in _REGISTRY_DOMAINS)
-
-
-def _amount(value: object) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (int, float, str)):
-        return str(value).strip() or None
-    return None  # objects and lists are walked on their own
-
-
-def _json_ld_prices(raw: str) -> list[str]:
-    """Readable price strings from one JSON-LD script; bad JSON yields nothing, never an error."""
-    raw = _JSON_WRAPPER.sub("", raw)
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        try:  # the commonest hand-written mistake
-            data = json.loads(_TRAILING_COMMA.sub(r"\1", raw))
-        except (ValueError, RecursionError):
-            return []
-    found: list[str] = []
-    stack = [data]
-    while stack:  # iterative: @graph, offers and lists nest arbitrarily
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(reversed(item))
-            continue
-        if not isinstance(item, dict):
-            continue
-        if price_range := _amount(item.get("priceRange")):
-            found.append(price_range)
-        price = _amount(item.get("price"))
-        if price is None:
-            low, high = _amount(item.get("lowPrice")), _amount(item.get("highPrice"))
-            price = "-".join(p for p in (low, high) if p) or None
-        if price is not None:
-            currency = _amount(item.get("priceCurrency"))
-            found.append(f"{currency} {price}" if currency else price)
-        stack.extend(v for v in reversed(item.values()) if isinstance(v, (dict, list)))
-    return found
 
 
 class _Walker:
@@ -242,7 +198,7 @@ class _Walker:
     def _dropped(self, tag: Tag, attrs: dict) -> None:
         if tag.name == "script":
             if "ld+json" in str(attrs.get("type") or "").lower():
-                self.prices.extend(_json_ld_prices("".join(tag.strings)))
+                self.prices.extend(json_ld_prices("".join(tag.strings)))
         elif tag.name not in _DROPPED:  # hidden element: its links are still links
             for a in [tag] if tag.name == "a" else tag.find_all("a", href=True):
                 self._add_link(a.get("href"), clean_text(a.get_text()))

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from app.engine.money import find_money_spans
 from app.engine.scan import finditer_digit_lines
-from app.engine.types import Money, RegistryId
+from app.engine.types import ExtractedPage, Identifiers, Money, RegistryId
 
 IdentifierKind = Literal["registry_id", "ind_number", "money"]
 
@@ -223,3 +223,29 @@ def registry_id_from_url(url: str) -> RegistryId | None:
             return None
         found = hits[0]
     return found if found.url else found.model_copy(update={"url": url})
+
+
+def collect_identifiers(
+    ids: Identifiers, page: ExtractedPage, matches: list[IdentifierMatch]
+) -> None:
+    known = {r.id for r in ids.registry_ids}
+    for match in matches:
+        value = match.value
+        if isinstance(value, RegistryId) and value.id not in known:
+            known.add(value.id)
+            ids.registry_ids.append(value)
+        elif match.kind == "ind_number" and isinstance(value, str):
+            if value not in ids.ind_numbers:
+                ids.ind_numbers.append(value)
+        elif isinstance(value, Money):
+            ids.prices.append(value.model_copy(update={"url": page.source}))
+    # schema.org prices (JSON-LD) are not visible text, so they list as identifiers only.
+    for listed in page.structured_prices:
+        for match in find_money(listed):
+            if isinstance(match.value, Money):
+                ids.prices.append(match.value.model_copy(update={"url": page.source}))
+    for url in page.registry_links:
+        linked = registry_id_from_url(url)
+        if linked is not None and linked.id not in known:
+            known.add(linked.id)
+            ids.registry_ids.append(linked)
