@@ -62,14 +62,14 @@ async def run_check(
     if crawl.entry_error is not None:
         return SiteCheck(_unreadable(url, crawl.entry_error, fetched, engine), fetched)
     readable = [p for p in fetched if p.ok and p.body]
-    pages, warnings = _extract(readable, settings)
-    warnings += crawl.notes
-    if not pages:
+    # Extraction and analysis are both CPU-bound: one trip to a worker thread for both keeps
+    # the event loop free for other sites' downloads.
+    pages, report, warnings = await anyio.to_thread.run_sync(
+        lambda: _extract_and_analyze(readable, url, settings, engine, crawl.notes, explain)
+    )
+    if report is None:
         reason = warnings[0] if warnings else "no page could be read"
         return SiteCheck(_unreadable(url, reason, fetched, engine), fetched)
-    report = await anyio.to_thread.run_sync(
-        lambda: engine.analyze(pages, url, explain=explain, warnings=warnings)
-    )
     report = report.model_copy(update={"pages": _page_infos(report.pages, fetched)})
     ids = [r.id for r in report.identifiers.registry_ids if r.registry == "ClinicalTrials.gov"]
     if ids and registry is not None:
@@ -77,6 +77,21 @@ async def run_check(
         checks = [_trial_check(v) for v in verifications]
         report = engine.add_trial_checks(report, checks)
     return SiteCheck(report, fetched)
+
+
+def _extract_and_analyze(
+    fetched: list[FetchedPage],
+    url: str,
+    settings: Settings,
+    engine: Engine,
+    notes: list[str],
+    explain: bool,
+) -> tuple[list[ExtractedPage], Report | None, list[str]]:
+    pages, warnings = _extract(fetched, settings)
+    if not pages:
+        return pages, None, warnings
+    report = engine.analyze(pages, url, explain=explain, warnings=warnings + notes)
+    return pages, report, warnings
 
 
 def _extract(
