@@ -18,8 +18,10 @@ install: $(STAMP)
 rules: $(STAMP)
 	$(BIN)/redflags rules build
 
+# Serves http://127.0.0.1:8000 (the page and /api/v1, /docs); SQLite in ./data unless
+# REDFLAGS_DATABASE_URL says otherwise.
 run: rules
-	$(BIN)/redflags analyze --explain samples/clinic-landing.html
+	$(BIN)/redflags serve
 
 test: rules
 	$(BIN)/python -m pytest
@@ -27,12 +29,15 @@ test: rules
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
+	$(BIN)/hadolint Dockerfile
 
 quality: rules
 	$(BIN)/python -m app.quality $(CORPUS)
 
 bench: rules
 	$(BIN)/python bench/engine_bench.py $(CORPUS)
+	$(BIN)/python bench/api_bench.py
+	$(BIN)/python bench/batch_bench.py $(CORPUS)
 
 clean:
 	rm -rf $(VENV) models/pipeline

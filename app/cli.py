@@ -17,7 +17,9 @@ from app.engine.ruletests import run_examples
 from app.engine.types import Report
 from app.fetch import Fetcher, UrlRejected
 from app.inputs import InputError, load_site
+from app.jobs.cli import add_batch_command
 from app.render import render_text
+from app.service_cli import add_service_commands
 from app.settings import Settings, get_settings
 from app.verify import RegistryClient
 
@@ -70,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     testing.set_defaults(handler=_rules_test)
     build = rule_commands.add_parser("build", help="assemble and save the spaCy pipeline")
     build.set_defaults(handler=_rules_build)
+    add_service_commands(commands)
+    add_batch_command(commands)
     return parser
 
 

@@ -71,9 +71,68 @@ class Settings(BaseSettings):
         100, ge=1, le=1000, description="NCT ids asked for in one list request."
     )
 
-    @field_validator("allowed_networks", mode="before")
+    # Storage
+    data_dir: Path = Field(
+        Path("data"), description="Folder for the default SQLite database (created on start)."
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db; "
+        "default: SQLite at data_dir/redflags.db.",
+    )
+    migrate_on_start: bool = Field(True, description="Run 'alembic upgrade head' at start-up.")
+
+    # Batch screening (app/jobs)
+    batch_concurrency: int = Field(32, ge=1, description="Sites checked at once by one worker.")
+    batch_lease: float = Field(
+        60.0, gt=0, description="Seconds a claimed site stays reserved without a heartbeat."
+    )
+    batch_max_attempts: int = Field(
+        3, ge=1, description="Claims of one site before it is given up (a site that crashes us)."
+    )
+    batch_max_sites: int = Field(10_000, ge=1, description="Sites one API batch may hold.")
+    batch_max_upload_bytes: int = Field(
+        2_000_000, gt=0, description="Largest request body POST /api/v1/batches accepts."
+    )
+    batch_worker: bool = Field(True, description="Run a batch worker inside the service process.")
+
+    # HTTP API
+    max_analyze_bytes: int = Field(
+        2_000_000, gt=0, description="Largest request body /api/v1/analyze accepts (413 above)."
+    )
+    max_request_bytes: int = Field(
+        64_000, gt=0, description="Largest request body of the other endpoints."
+    )
+    check_timeout: float = Field(
+        120.0, gt=0, description="Seconds for a whole check (crawl, analysis, registry) → 504."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Web origins allowed to call the API from a browser."
+    )
+    extension_origin_regex: str = Field(
+        r"(chrome|moz|safari-web|ms-browser)-extension://[A-Za-z0-9._-]+",
+        description="Browser-extension origins allowed on /api/v1/analyze only.",
+    )
+    # Requests per client per minute; a client is its API key, else its IP address.
+    rate_limit_window: float = Field(60.0, gt=0, description="Seconds of the sliding window.")
+    check_limit_anonymous: int = Field(6, ge=1)
+    check_limit_keyed: int = Field(60, ge=1)
+    analyze_limit_anonymous: int = Field(60, ge=1)
+    analyze_limit_keyed: int = Field(600, ge=1)
+
+    # Server
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, description="uvicorn worker processes.")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL in force (the default SQLite file unless one is configured)."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'redflags.db'}"
+
+    @field_validator("allowed_networks", "cors_origins", mode="before")
     @classmethod
-    def _split_networks(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         # Environment variables arrive as "127.0.0.0/8,::1/128" rather than JSON.
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]

@@ -1,0 +1,1 @@
+"""The JSON API under ``/api/v1`` plus the health probes; one router module per resource."""

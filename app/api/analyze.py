@@ -1,0 +1,106 @@
+"""``/api/v1/analyze``: analyse content the caller already has (the browser extension).
+
+Nothing is fetched: ``url`` only says where the content came from. Nothing is stored either,
+unless the caller sends ``store: true``: the page a person is reading stays private by default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends
+
+from app.api.errors import ApiError, error_responses
+from app.api.schemas import AnalyzeRequest, AnalyzeResponse, ReportResponse
+from app.deps import EngineDep, SettingsDep, StoreDep, analyze_limit
+from app.engine.extract import ExtractionError, extract_html, extract_text
+from app.engine.types import ExtractedPage, Report
+from app.fetch import FetchedPage, normalize_url
+from app.settings import Settings
+
+router = APIRouter(tags=["analyze"])
+
+UNNAMED_SOURCE = "submitted-page"
+
+
+@router.post(
+    "/analyze",
+    response_model=AnalyzeResponse,
+    dependencies=[Depends(analyze_limit)],
+    responses=error_responses(400, 401, 413, 422, 429),
+    summary="Analyse a page the caller already has",
+)
+def analyze(
+    body: AnalyzeRequest, settings: SettingsDep, engine: EngineDep, store: StoreDep
+) -> AnalyzeResponse:
+    """Analyse the HTML or text sent (one page). The request body may be at most
+    `max_analyze_bytes` (2 MB by default; 413 above)."""
+    # A plain def: extraction and analysis are CPU-bound, so FastAPI runs this in a thread.
+    url = normalize_url(body.url) if body.url else None  # UrlRejected → 400
+    source = url or UNNAMED_SOURCE
+    data = (body.html if body.html is not None else body.text or "").encode("utf-8")
+    page = _extract(data, source, url, is_html=body.html is not None, settings=settings)
+    report = engine.analyze([page], source, explain=body.explain)
+    if not body.store:
+        return AnalyzeResponse(id=None, stored=False, report=report)
+    submitted = _submitted_page(data, source, is_html=body.html is not None)
+    report = _with_page_record(report, submitted)
+    stored = store.save(report, kind="analyze", input_url=url, fetched=[submitted])
+    links = ReportResponse.of(stored).links
+    return AnalyzeResponse(id=stored.id, stored=True, links=links, report=stored.report)
+
+
+def _extract(
+    data: bytes, source: str, url: str | None, *, is_html: bool, settings: Settings
+) -> ExtractedPage:
+    try:
+        if is_html:
+            return extract_html(
+                data,
+                source,
+                base_url=url,
+                declared_charset="utf-8",
+                max_bytes=settings.max_analyze_bytes,
+                min_words=settings.min_words,
+            )
+        return extract_text(
+            data, source, max_bytes=settings.max_analyze_bytes, min_words=settings.min_words
+        )
+    except ExtractionError as exc:
+        raise ApiError(
+            422, "unreadable_content", f"The content could not be read: {exc}."
+        ) from None
+
+
+def _submitted_page(data: bytes, source: str, *, is_html: bool) -> FetchedPage:
+    """The submitted content in the form storage keeps fetched pages in (status: none)."""
+    return FetchedPage(
+        requested_url=source,
+        final_url=source,
+        status=None,
+        fetched_at=datetime.now(UTC),
+        content_type="text/html" if is_html else "text/plain",
+        charset="utf-8",
+        body=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        truncated=False,
+        redirects=(),
+        error=None,
+        skipped=None,
+    )
+
+
+def _with_page_record(report: Report, page: FetchedPage) -> Report:
+    """Point the report's page at the stored copy (its hash), as checks do for fetched pages."""
+    pages = [
+        info.model_copy(
+            update={
+                "sha256": page.sha256,
+                "fetched_at": page.fetched_at,
+                "content_type": page.content_type,
+            }
+        )
+        for info in report.pages
+    ]
+    return report.model_copy(update={"pages": pages})

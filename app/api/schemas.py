@@ -1,0 +1,127 @@
+"""Request and response bodies of the JSON API (the public contract, with OpenAPI examples)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.engine.types import Polarity, Report
+from app.storage import ReportSummary, StoredReport
+
+MAX_URL_CHARS = 2_000
+MAX_PAGES_ASKED = 50  # the server reads at most settings.max_pages whatever is asked
+
+
+class CheckRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"url": "https://clinic.example", "max_pages": 5}]},
+    )
+
+    url: str = Field(
+        min_length=1,
+        max_length=MAX_URL_CHARS,
+        description="The clinic's address; `clinic.example` is read as `http://clinic.example/`.",
+    )
+    max_pages: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_PAGES_ASKED,
+        description="Pages to read, the entry page included (capped by the server, default 8).",
+    )
+    explain: bool = Field(False, description="Include how each decision was made.")
+
+
+class ReportLinks(BaseModel):
+    api: str = Field(description="This report in JSON.", examples=["/api/v1/checks/abc"])
+    page: str = Field(description="The permalink a person reads.", examples=["/r/abc"])
+    history: str | None = Field(None, description="The site's earlier reports, if any.")
+
+
+class ReportResponse(StoredReport):
+    """A stored report and where to find it again."""
+
+    links: ReportLinks
+
+    @classmethod
+    def of(cls, stored: StoredReport) -> ReportResponse:
+        history = f"/api/v1/sites/{stored.site_key}/reports" if stored.site_key else None
+        links = ReportLinks(
+            api=f"/api/v1/checks/{stored.id}", page=f"/r/{stored.id}", history=history
+        )
+        return cls(**stored.model_dump(), links=links)
+
+
+class AnalyzeRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://clinic.example/treatments",
+                    "html": "<html><body><h1>Stem cells cure arthritis</h1></body></html>",
+                }
+            ]
+        },
+    )
+
+    url: str | None = Field(
+        None,
+        max_length=MAX_URL_CHARS,
+        description="Where the content came from; used to resolve links and as the source. "
+        "It is never fetched.",
+    )
+    html: str | None = Field(None, description="The page's HTML (send this or `text`).")
+    text: str | None = Field(None, description="The page's plain text (send this or `html`).")
+    explain: bool = Field(False, description="Include how each decision was made.")
+    store: bool = Field(
+        False,
+        description="Keep the report and the submitted content under a permalink. Off by "
+        "default: what a person is reading stays private.",
+    )
+
+    @model_validator(mode="after")
+    def _one_content(self) -> AnalyzeRequest:
+        if (self.html is None) == (self.text is None):
+            raise ValueError("send exactly one of `html` or `text`")
+        return self
+
+
+class AnalyzeResponse(BaseModel):
+    id: str | None = Field(description="The stored report's id; null unless `store` was true.")
+    stored: bool
+    links: ReportLinks | None = None
+    report: Report
+
+
+class RuleInfo(BaseModel):
+    id: str
+    title: str
+    category: str
+    polarity: Polarity
+    weight: float
+    status: Literal["experimental", "test", "stable"]
+    explanation: str
+    advice: str
+    references: list[str]
+
+
+class RuleCatalogue(BaseModel):
+    rules_version: str
+    rules: list[RuleInfo]
+
+
+class SiteHistory(BaseModel):
+    site_key: str
+    reports: list[ReportSummary] = Field(description="Newest first.")
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"] = "ready"
+    rules_version: str
+    database: Literal["ok"] = "ok"

@@ -1,0 +1,132 @@
+"""One row per input site: what the investigator's table shows, built from the stored items.
+
+``summarize`` condenses a report when its item is marked done, so exports, summaries and
+sorting never have to open thousands of full reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from app.engine.types import Report
+
+MAX_PRICES = 10
+TOP_FINDINGS = 5
+POLARITIES = ("red_flag", "absence", "mitigating")
+# Result columns, in order; the input's other columns follow them.
+COLUMNS = (
+    "line",
+    "url",
+    "final_url",
+    "verdict",
+    "score",
+    "top_findings",
+    "red_flags",
+    "missing_info",
+    "reassuring",
+    "registry_ids",
+    "registry_verification",
+    "prices",
+    "report_id",
+    "report_url",
+    "state",
+    "error",
+)
+ReportUrl = Callable[[str], str]
+
+
+def summarize(report: Report) -> dict[str, Any]:
+    """The parts of a report the table needs, as JSON-ready values."""
+    by_weight = sorted(report.findings, key=lambda f: -abs(f.contribution))
+    categories = {
+        polarity: list(dict.fromkeys(f.category for f in by_weight if f.polarity == polarity))
+        for polarity in POLARITIES
+    }
+    counts = {p: sum(f.polarity == p for f in report.findings) for p in POLARITIES}
+    checks = {c.nct_id: c for c in report.trial_checks}
+    registry = []
+    for rid in report.identifiers.registry_ids:
+        check = checks.get(rid.id)
+        registry.append(
+            {
+                "id": rid.id,
+                "registry": rid.registry,
+                "status": check.status if check else "not checked",
+                "verdict": check.verdict if check else None,
+            }
+        )
+    prices = list(dict.fromkeys(m.text for m in report.identifiers.prices))[:MAX_PRICES]
+    problem = None
+    if report.verdict == "unreadable":
+        problem = report.warnings[0] if report.warnings else "the site could not be read"
+    return {
+        "final_url": report.pages[0].url if report.pages else None,
+        "categories": categories,
+        "counts": counts,
+        "registry": registry,
+        "prices": prices,
+        "problem": problem,
+    }
+
+
+def table_rows(
+    items: Iterable[Mapping[str, Any]], columns: list[str], report_url: ReportUrl
+) -> list[dict[str, Any]]:
+    """Export rows in input order: result columns, then the input's own columns.
+
+    A repeated address shows the result of its first line (it was checked once, there).
+    """
+    pairs = [(item, _row(item, columns, report_url)) for item in items]
+    first: dict[str, dict[str, Any]] = {}
+    for item, row in pairs:
+        if item.get("normalized_url") and item["state"] != "skipped":
+            first.setdefault(item["normalized_url"], row)
+    for item, row in pairs:
+        original = first.get(item.get("normalized_url") or "")
+        if item["state"] == "skipped" and original is not None:
+            for key in COLUMNS[2:-2]:  # final_url .. report_url
+                row[key] = original[key]
+    return [row for _, row in pairs]
+
+
+def _row(item: Mapping[str, Any], columns: list[str], report_url: ReportUrl) -> dict[str, Any]:
+    result = item.get("result") or {}
+    counts = result.get("counts", {})
+    registry = result.get("registry", [])
+    report_id = item.get("report_id")
+    row: dict[str, Any] = {
+        "line": item["position"],
+        "url": item["url"],
+        "final_url": result.get("final_url"),
+        "verdict": item.get("verdict"),
+        "score": item.get("score"),
+        "top_findings": result.get("categories", {}).get("red_flag", [])[:TOP_FINDINGS],
+        "red_flags": counts.get("red_flag"),
+        "missing_info": counts.get("absence"),
+        "reassuring": counts.get("mitigating"),
+        "registry_ids": [r["id"] for r in registry],
+        "registry_verification": [_verification(r) for r in registry],
+        "prices": result.get("prices", []),
+        "report_id": report_id,
+        "report_url": report_url(report_id) if report_id else None,
+        "state": item["state"],
+        "error": item.get("error"),
+    }
+    carried = item.get("columns") or {}
+    for name in columns:
+        row[carried_name(name)] = carried.get(name, "")
+    return row
+
+
+def carried_name(name: str) -> str:
+    """An input column keeps its name unless a result column has it already."""
+    return f"input_{name}" if name in COLUMNS else name
+
+
+def _verification(entry: Mapping[str, Any]) -> str:
+    verdict = entry.get("verdict")
+    label = entry["status"].replace("_", " ")
+    if verdict and verdict not in ("neutral", "unverified"):
+        label += f", {verdict.replace('_', ' ')}"
+    return f"{entry['id']}: {label}"

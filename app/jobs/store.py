@@ -1,0 +1,356 @@
+"""``SqlJobQueue``: the job queue in SQLite or PostgreSQL, next to the reports it produces.
+
+Claims on PostgreSQL lock pending rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` (concurrent
+workers skip each other's rows) and update them in the same transaction; on SQLite they are a
+single ``UPDATE ... WHERE id IN (SELECT ... LIMIT n)``, atomic because SQLite has one writer
+at a time. Every update that moves an item also re-checks its state (and lease holder), so two
+workers can never both own an item.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.orm import Session
+
+from app.check import SiteCheck
+from app.jobs.inputs import triage
+from app.jobs.models import ITEM_STATES, BatchItemRow, BatchRow
+from app.jobs.queue import Claim, NewItem, Progress
+from app.jobs.results import summarize
+from app.storage import ReportStore
+
+ACTIVE = ("pending", "running")
+
+
+class _LeaseLost(Exception):
+    """Raised inside a transaction to roll it back: another worker holds the item now."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqlJobQueue:
+    """The ``JobQueue`` protocol over SQLAlchemy; every method is one short transaction."""
+
+    def __init__(
+        self, engine: sqlalchemy.Engine, *, lease: float = 60.0, max_attempts: int = 3
+    ) -> None:
+        self.engine = engine
+        self.lease = timedelta(seconds=lease)
+        self.max_attempts = max_attempts
+        self._next_reap = 0.0  # monotonic time of the next look for expired leases
+
+    # --- the JobQueue protocol -------------------------------------------------------------
+
+    def enqueue(
+        self,
+        items: Sequence[NewItem],
+        *,
+        options: Mapping[str, object],
+        owner_key_id: str | None = None,
+        input_sha256: str | None = None,
+    ) -> str:
+        batch_id = secrets.token_urlsafe(12)
+        rows = [
+            {
+                "batch_id": batch_id,
+                "position": item.position,
+                "url": item.url,
+                "normalized_url": verdict.normalized_url,
+                "columns": dict(item.columns),
+                "state": verdict.state,
+                "attempts": 0,
+                "error": verdict.error,
+                "finished_at": None if verdict.state == "pending" else _now(),
+            }
+            for item, verdict in zip(items, triage(items), strict=True)
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(
+                sqlalchemy.insert(BatchRow).values(
+                    id=batch_id,
+                    created_at=_now(),
+                    status="queued",
+                    total=len(rows),
+                    options=dict(options),
+                    owner_key_id=owner_key_id,
+                    input_sha256=input_sha256,
+                )
+            )
+            if rows:
+                conn.execute(sqlalchemy.insert(BatchItemRow), rows)
+            self._finish_if_done(conn, batch_id)  # a batch of only invalid lines is done
+        return batch_id
+
+    def claim(self, worker: str, limit: int, *, batch_id: str | None = None) -> list[Claim]:
+        if time.monotonic() >= self._next_reap:
+            self.requeue_expired()
+            self._next_reap = time.monotonic() + self.lease.total_seconds() / 4
+        now = _now()
+        pick = select(BatchItemRow.id).where(BatchItemRow.state == "pending")
+        if batch_id is not None:
+            pick = pick.where(BatchItemRow.batch_id == batch_id)
+        pick = pick.order_by(BatchItemRow.id).limit(limit).with_for_update(skip_locked=True)
+        claim = (
+            update(BatchItemRow)
+            .where(BatchItemRow.state == "pending")
+            .values(
+                state="running",
+                claimed_by=worker,
+                claimed_at=now,
+                lease_until=now + self.lease,
+                attempts=BatchItemRow.attempts + 1,
+            )
+            .returning(
+                BatchItemRow.id,
+                BatchItemRow.batch_id,
+                BatchItemRow.position,
+                BatchItemRow.url,
+                BatchItemRow.normalized_url,
+            )
+        )
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                chosen = BatchItemRow.id.in_(pick.scalar_subquery())  # one atomic statement
+            else:
+                # Locks the rows first. Inside "UPDATE ... WHERE id IN (SELECT ... LIMIT n)"
+                # PostgreSQL may run the subquery again per row and claim more than n.
+                chosen = BatchItemRow.id.in_(conn.execute(pick).scalars().all())
+            claimed = conn.execute(claim.where(chosen)).all()
+            batch_ids = {row.batch_id for row in claimed}
+            if not batch_ids:
+                return []
+            conn.execute(
+                update(BatchRow)
+                .where(BatchRow.id.in_(batch_ids), BatchRow.status == "queued")
+                .values(status="running", started_at=now)
+            )
+            options = dict(
+                conn.execute(
+                    select(BatchRow.id, BatchRow.options).where(BatchRow.id.in_(batch_ids))
+                ).all()
+            )
+        return [
+            Claim(
+                item_id=row.id,
+                batch_id=row.batch_id,
+                position=row.position,
+                url=row.url,
+                normalized_url=row.normalized_url,
+                max_pages=options[row.batch_id].get("max_pages"),
+                worker=worker,
+            )
+            for row in sorted(claimed, key=lambda r: r.id)
+        ]
+
+    def renew(self, worker: str, item_ids: Sequence[int]) -> None:
+        if not item_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(BatchItemRow)
+                .where(
+                    BatchItemRow.id.in_(item_ids),
+                    BatchItemRow.claimed_by == worker,
+                    BatchItemRow.state == "running",
+                )
+                .values(lease_until=_now() + self.lease)
+            )
+
+    def complete(self, claim: Claim, check: SiteCheck) -> bool:
+        result = summarize(check.report)
+        try:
+            with self.engine.begin() as conn:
+                self._lock_batch(conn, claim.batch_id)
+                # The report joins this transaction: a session bound to a connection that is
+                # already in a transaction neither commits nor ends it.
+                stored = ReportStore(conn).save(  # type: ignore[arg-type]
+                    check.report, kind="check", input_url=claim.url, fetched=check.fetched
+                )
+                done = self._finish_item(
+                    conn,
+                    claim,
+                    state="done",
+                    report_id=stored.id,
+                    verdict=check.report.verdict,
+                    score=check.report.score,
+                    result=result,
+                    error=result.get("problem"),
+                )
+                if not done:
+                    raise _LeaseLost  # rolls the report back: the lease holder writes its own
+        except _LeaseLost:
+            return False
+        return True
+
+    def fail(self, claim: Claim, error: str) -> bool:
+        with self.engine.begin() as conn:
+            self._lock_batch(conn, claim.batch_id)
+            return self._finish_item(conn, claim, state="error", error=error)
+
+    def release(self, claims: Sequence[Claim]) -> None:
+        with self.engine.begin() as conn:
+            for claim in claims:
+                conn.execute(
+                    update(BatchItemRow)
+                    .where(*self._held(claim))
+                    .values(
+                        state="pending",
+                        claimed_by=None,
+                        lease_until=None,
+                        attempts=BatchItemRow.attempts - 1,
+                    )
+                )
+
+    def cancel(self, batch_id: str) -> Progress | None:
+        with self.engine.begin() as conn:
+            self._lock_batch(conn, batch_id)
+            cancelled = conn.execute(
+                update(BatchRow)
+                .where(BatchRow.id == batch_id, BatchRow.status.in_(("queued", "running")))
+                .values(status="cancelled")
+            )
+            if cancelled.rowcount:
+                conn.execute(
+                    update(BatchItemRow)
+                    .where(BatchItemRow.batch_id == batch_id, BatchItemRow.state == "pending")
+                    .values(state="skipped", error="cancelled", finished_at=_now())
+                )
+                self._finish_if_done(conn, batch_id)
+        return self.progress(batch_id)
+
+    def progress(self, batch_id: str) -> Progress | None:
+        with self.engine.connect() as conn:
+            batch = conn.execute(
+                select(BatchRow.status, BatchRow.total).where(BatchRow.id == batch_id)
+            ).one_or_none()
+            if batch is None:
+                return None
+            counts = dict.fromkeys(ITEM_STATES, 0)
+            by_state = (
+                select(BatchItemRow.state, func.count())
+                .where(BatchItemRow.batch_id == batch_id)
+                .group_by(BatchItemRow.state)
+            )
+            counts.update(conn.execute(by_state).all())
+            unreadable = conn.execute(
+                select(func.count()).where(
+                    BatchItemRow.batch_id == batch_id,
+                    BatchItemRow.state == "done",
+                    BatchItemRow.verdict == "unreadable",
+                )
+            ).scalar_one()
+        return Progress(batch_id, batch.status, batch.total, counts, unreadable)  # type: ignore[arg-type]
+
+    def has_work(self, batch_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return bool(conn.execute(select(self._active(batch_id).exists())).scalar())
+
+    # --- beyond the protocol: recovery, look-ups for the API and the exports ---------------
+
+    def requeue_expired(self) -> None:
+        """Items whose worker stopped renewing its lease: back to pending, or given up."""
+        self._requeue(BatchItemRow.lease_until < _now())
+
+    def requeue_running(self, batch_id: str) -> None:
+        """Every running item of the batch: for a CLI that holds the job database's lock, so
+        whatever is 'running' was left by a process that is gone."""
+        self._requeue(BatchItemRow.batch_id == batch_id)
+
+    def batch(self, batch_id: str) -> BatchRow | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(BatchRow, batch_id)
+
+    def latest_batch(self) -> BatchRow | None:
+        with self.engine.connect() as conn:
+            query = select(BatchRow.id).order_by(BatchRow.created_at.desc()).limit(1)
+            batch_id = conn.execute(query).scalar_one_or_none()
+        return self.batch(batch_id) if batch_id else None
+
+    def items(self, batch_id: str) -> Iterator[dict[str, Any]]:
+        """The batch's items in input order, as plain dicts (for exports and summaries)."""
+        query = (
+            select(*BatchItemRow.__table__.columns)
+            .where(BatchItemRow.batch_id == batch_id)
+            .order_by(BatchItemRow.position)
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execute(query.execution_options(yield_per=500)):
+                yield dict(row._mapping)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _requeue(self, where: Any) -> None:
+        running = (BatchItemRow.state == "running", where)
+        now = _now()
+        with self.engine.begin() as conn:
+            given_up = conn.execute(
+                update(BatchItemRow)
+                .where(*running, BatchItemRow.attempts >= self.max_attempts)
+                .values(
+                    state="error",
+                    error=f"the check was started {self.max_attempts} times and never finished",
+                    finished_at=now,
+                )
+                .returning(BatchItemRow.batch_id)
+            ).scalars()
+            for batch_id in set(given_up):
+                self._finish_if_done(conn, batch_id)
+            conn.execute(
+                update(BatchItemRow)
+                .where(*running)
+                .values(state="pending", claimed_by=None, lease_until=None)
+            )
+
+    @staticmethod
+    def _held(claim: Claim) -> tuple[Any, ...]:
+        return (
+            BatchItemRow.id == claim.item_id,
+            BatchItemRow.claimed_by == claim.worker,
+            BatchItemRow.state == "running",
+        )
+
+    def _finish_item(self, conn: Connection, claim: Claim, **values: Any) -> bool:
+        finished = conn.execute(
+            update(BatchItemRow)
+            .where(*self._held(claim))
+            .values(**values, lease_until=None, finished_at=_now())
+        )
+        if finished.rowcount != 1:
+            return False
+        self._finish_if_done(conn, claim.batch_id)
+        return True
+
+    @staticmethod
+    def _active(batch_id: str) -> sqlalchemy.Select[Any]:
+        return select(BatchItemRow.id).where(
+            BatchItemRow.batch_id == batch_id, BatchItemRow.state.in_(ACTIVE)
+        )
+
+    def _finish_if_done(self, conn: Connection, batch_id: str) -> None:
+        if conn.execute(select(self._active(batch_id).exists())).scalar():
+            return
+        conn.execute(
+            update(BatchRow)
+            .where(BatchRow.id == batch_id, BatchRow.status.in_(("queued", "running")))
+            .values(status="done")
+        )
+        conn.execute(
+            update(BatchRow)
+            .where(BatchRow.id == batch_id, BatchRow.finished_at.is_(None))
+            .values(finished_at=_now())
+        )
+
+    @staticmethod
+    def _lock_batch(conn: Connection, batch_id: str) -> None:
+        # PostgreSQL: finishing items of one batch one at a time makes "was this the last
+        # one?" reliable. SQLite ignores the clause; its single writer already serialises.
+        conn.execute(select(BatchRow.id).where(BatchRow.id == batch_id).with_for_update())

@@ -1,0 +1,81 @@
+"""The web service: ``create_app()`` builds the FastAPI app; heavy objects live in ``lifespan``.
+
+Run it with ``redflags serve`` (or ``uvicorn --factory app.main:create_app``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from app import __version__
+from app.api import analyze, batches, checks, health, rules
+from app.api.errors import install_error_handlers
+from app.api.middleware import BodyLimit, PathCors, body_limits
+from app.engine.analyzer import Engine
+from app.fetch import Fetcher
+from app.ratelimit import SlidingWindowLimiter
+from app.security import SecurityHeaders
+from app.settings import Settings, get_settings
+from app.storage import ApiKeyStore, ReportStore, make_engine, upgrade
+from app.verify import RegistryClient
+from app.web import mount_static
+from app.web.routes import router as web_router
+
+API_PREFIX = "/api/v1"
+DESCRIPTION = """\
+Tells how strongly a stem-cell clinic's website shows the warning signs of an unregulated
+clinic, with the evidence for each sign.
+
+* `POST /api/v1/checks` fetches a site and stores the report under a permalink (`/r/{id}`).
+* `POST /api/v1/analyze` analyses a page you already have (nothing is fetched; nothing is
+  stored unless you ask).
+
+Errors are JSON: `{"error": {"code": "...", "message": "..."}}`. An optional `X-API-Key`
+raises the rate limits.
+"""
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app. ``engine`` lets tests share one loaded pipeline between apps."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            database = make_engine(settings.sqlalchemy_url)
+            stack.callback(database.dispose)
+            if settings.migrate_on_start:
+                await anyio.to_thread.run_sync(upgrade, database)
+            app.state.engine = engine or await anyio.to_thread.run_sync(
+                Engine.from_settings, settings
+            )
+            app.state.fetcher = await stack.enter_async_context(Fetcher(settings))
+            app.state.registry = await stack.enter_async_context(RegistryClient(settings))
+            app.state.store = ReportStore(database)
+            app.state.key_store = ApiKeyStore(database)
+            app.state.limiter = SlidingWindowLimiter(settings.rate_limit_window)
+            yield
+
+    app = FastAPI(
+        title="redflags",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for module in (checks, analyze, rules):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(batches.router, prefix=API_PREFIX)  # its lifespan runs the batch worker
+    app.include_router(web_router)
+    mount_static(app)
+    # Added inside out: the security headers wrap everything, CORS headers reach the 413s.
+    app.add_middleware(BodyLimit, limit_for=body_limits(settings))
+    app.add_middleware(PathCors, settings=settings)
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,95 @@
+"""The service's subcommands of ``redflags``: ``serve``, ``db upgrade`` and ``keys``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from app.settings import Settings
+from app.storage import ApiKeyStore, make_engine, upgrade
+
+
+def add_service_commands(commands: Any) -> None:
+    """Register the subcommands on the main parser's ``add_subparsers()`` object."""
+    serve = commands.add_parser("serve", help="run the web service and API (uvicorn)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (default REDFLAGS_WORKERS or 1)"
+    )
+    serve.set_defaults(handler=_serve)
+
+    db = commands.add_parser("db", help="manage the database")
+    db_commands = db.add_subparsers(required=True, metavar="ACTION")
+    db_upgrade = db_commands.add_parser("upgrade", help="apply the migrations (to the latest)")
+    db_upgrade.set_defaults(handler=_db_upgrade)
+
+    keys = commands.add_parser("keys", help="create, list and revoke API keys")
+    key_commands = keys.add_subparsers(required=True, metavar="ACTION")
+    create = key_commands.add_parser("create", help="make a key; it is shown only this once")
+    create.add_argument("name", help="who or what the key is for")
+    create.set_defaults(handler=_keys_create)
+    revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(handler=_keys_revoke)
+    listing = key_commands.add_parser("list", help="every key (never the key itself)")
+    listing.set_defaults(handler=_keys_list)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn  # only this command needs it
+
+    # Migrate once here, before the workers start, so they never race to do it.
+    _db_upgrade(args, settings)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+    )
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    print(f"database is up to date ({engine.url.render_as_string(hide_password=True)})")
+    return 0
+
+
+def _key_store(settings: Settings) -> ApiKeyStore:
+    engine = make_engine(settings.sqlalchemy_url)
+    upgrade(engine)
+    return ApiKeyStore(engine)
+
+
+def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    key, plaintext = _key_store(settings).create(args.name)
+    print(f"id:   {key.id}")
+    print(f"name: {key.name}")
+    print(f"key:  {plaintext}")
+    print("Store the key now: only its hash is kept, so it cannot be shown again.")
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    if _key_store(settings).revoke(args.key_id):
+        print(f"key {args.key_id} is revoked")
+        return 0
+    print(f"redflags: no key has the id {args.key_id!r}", file=sys.stderr)
+    return 1
+
+
+def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    keys = _key_store(settings).list()
+    for key in keys:
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+        print(f"{key.id}  {state:<18} created {key.created_at:%Y-%m-%d}  used {used}  {key.name}")
+    print(f"{len(keys)} key(s)")
+    return 0

@@ -1,0 +1,174 @@
+"""Stored reports: save a finished report with the pages it read, fetch it back by id, list a
+site's reports over time.
+
+Ids are ``secrets.token_urlsafe(16)`` (128 random bits): a permalink is shareable but cannot be
+guessed, so a report is as private as the link to it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Literal
+
+import sqlalchemy
+from pydantic import BaseModel, Field
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+
+from app.engine.types import Report, Verdict
+from app.fetch import FetchedPage, UrlRejected, registrable_domain
+from app.storage.models import PageRow, ReportRow
+
+ReportKind = Literal["check", "analyze"]
+
+
+class ReportSummary(BaseModel):
+    """One line of a site's history."""
+
+    id: str
+    created_at: datetime
+    kind: ReportKind
+    verdict: Verdict
+    score: int
+    final_url: str | None
+
+
+class StoredReport(BaseModel):
+    """A report as stored: its permalink id, when it was made, and from what."""
+
+    id: str = Field(description="Unguessable id; the permalink is /r/{id}.")
+    created_at: datetime
+    kind: ReportKind = Field(description="check: fetched by us; analyze: content sent to us.")
+    input_url: str | None = Field(description="The address as the caller gave it.")
+    final_url: str | None = Field(description="Where the entry page was read, after redirects.")
+    site_key: str | None = Field(description="The registrable domain the history is kept under.")
+    report: Report
+
+
+def site_key_for(url: str | None) -> str | None:
+    """The registrable domain of ``url`` (``www.clinic.co.uk`` → ``clinic.co.uk``), if any."""
+    if not url:
+        return None
+    try:
+        return registrable_domain(url) or None
+    except (UrlRejected, ValueError):
+        return None
+
+
+class ReportStore:
+    """Reports and their pages in one database; every method is one short transaction."""
+
+    def __init__(self, engine: sqlalchemy.Engine) -> None:
+        self.engine = engine
+        self._session = sessionmaker(engine, expire_on_commit=False)
+
+    def save(
+        self,
+        report: Report,
+        *,
+        kind: ReportKind,
+        input_url: str | None,
+        fetched: Sequence[FetchedPage] = (),
+    ) -> StoredReport:
+        """Store ``report`` as a new row (re-checking a site never overwrites an old report).
+
+        ``fetched`` are the pages read, entry page first; their bodies are kept compressed.
+        """
+        # A check ends where the entry page's redirects led; an analysis names its own URL.
+        final_url = fetched[0].final_url if fetched and kind == "check" else input_url
+        row = ReportRow(
+            id=secrets.token_urlsafe(16),
+            created_at=datetime.now(UTC),
+            kind=kind,
+            input_url=input_url,
+            final_url=final_url,
+            site_key=site_key_for(final_url or input_url),
+            verdict=report.verdict,
+            score=report.score,
+            report=report.model_dump(mode="json"),
+            rules_version=report.rules_version,
+            engine_version=report.engine_version,
+        )
+        row.pages = [_page_row(i, page) for i, page in enumerate(fetched)]
+        with self._session.begin() as session:
+            session.add(row)
+        return _stored(row, report)
+
+    def get(self, report_id: str) -> StoredReport | None:
+        with self._session() as session:
+            row = session.get(ReportRow, report_id)
+            return _stored(row, Report.model_validate(row.report)) if row else None
+
+    def history(self, site_key: str, limit: int = 20) -> list[ReportSummary]:
+        """The site's reports, newest first."""
+        query = (
+            select(
+                ReportRow.id,
+                ReportRow.created_at,
+                ReportRow.kind,
+                ReportRow.verdict,
+                ReportRow.score,
+                ReportRow.final_url,
+            )
+            .where(ReportRow.site_key == site_key)
+            .order_by(ReportRow.created_at.desc(), ReportRow.id)
+            .limit(limit)
+        )
+        with self._session() as session:
+            return [
+                ReportSummary.model_validate(r, from_attributes=True)
+                for r in session.execute(query)
+            ]
+
+    def page_body(self, report_id: str, sha256: str) -> bytes | None:
+        """The exact bytes a page of this report was read from (``None`` if not stored)."""
+        query = (
+            select(PageRow.body)
+            .where(PageRow.report_id == report_id, PageRow.sha256 == sha256)
+            .order_by(PageRow.position)
+            .limit(1)
+        )
+        with self._session() as session:
+            packed = session.execute(query).scalar_one_or_none()
+        return zlib.decompress(packed) if packed is not None else None
+
+    def ping(self) -> bool:
+        """Whether the database answers."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+
+def _page_row(position: int, page: FetchedPage) -> PageRow:
+    return PageRow(
+        position=position,
+        requested_url=page.requested_url,
+        final_url=page.final_url,
+        status=page.status,
+        fetched_at=page.fetched_at,
+        content_type=page.content_type,
+        sha256=page.sha256,
+        body_size=len(page.body),
+        body=zlib.compress(page.body, 6),
+        truncated=page.truncated,
+        error=page.error or page.skipped,
+    )
+
+
+def _stored(row: ReportRow, report: Report) -> StoredReport:
+    return StoredReport(
+        id=row.id,
+        created_at=row.created_at,
+        kind=row.kind,  # type: ignore[arg-type]  # the column only ever holds ReportKind values
+        input_url=row.input_url,
+        final_url=row.final_url,
+        site_key=row.site_key,
+        report=report,
+    )

@@ -1,0 +1,113 @@
+"""The patient's pages: paste an address, get a report with a permanent link.
+
+Plain HTML forms and redirects, so everything works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.check import run_check
+from app.deps import EngineDep, FetcherDep, LimiterDep, RegistryDep, SettingsDep, StoreDep
+from app.fetch import AddressNotAllowed, UrlRejected, normalize_url
+from app.web import view
+from app.web.templating import templates
+
+MAX_URL_CHARS = 2_000  # longer than any real clinic address; keeps junk out of the database
+MAX_ID_CHARS = 64  # report ids are shorter; longer ones are not worth a database look-up
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse, name="home")
+def home(request: Request) -> Response:
+    return _form(request, "", None)
+
+
+@router.post("/check", response_class=HTMLResponse, name="check")
+async def check(
+    request: Request,
+    settings: SettingsDep,
+    engine: EngineDep,
+    fetcher: FetcherDep,
+    registry: RegistryDep,
+    store: StoreDep,
+    limiter: LimiterDep,
+    url: Annotated[str, Form()] = "",
+) -> Response:
+    typed = url.strip()
+    if not typed:
+        return _form(request, typed, "Please paste the address of the clinic's website.")
+    if len(typed) > MAX_URL_CHARS:
+        return _form(request, typed, "That address is too long to be a clinic's website.")
+    # The form costs what POST /api/v1/checks costs, so it counts against the same allowance.
+    client = request.client.host if request.client else "unknown"
+    decision = limiter.hit(f"check:ip:{client}", settings.check_limit_anonymous)
+    if not decision.allowed:
+        wait = decision.headers()["Retry-After"]
+        message = f"You have checked many sites in a short time. Please wait {wait} seconds."
+        return _form(request, typed, message, status=429, headers=decision.headers())
+    try:
+        # Normalising first turns "not a url" away before anything is fetched.
+        target = normalize_url(typed)
+        with anyio.fail_after(settings.check_timeout):
+            result = await run_check(target, settings, engine, fetcher, registry)
+    except TimeoutError:
+        message = (
+            f"Checking this site took longer than {settings.check_timeout:g} seconds, so we "
+            "stopped. Please try again later."
+        )
+        return _form(request, typed, message, status=504)
+    except AddressNotAllowed as exc:
+        return _form(request, typed, f"That address is not allowed: {exc.reason}.")
+    except UrlRejected as exc:
+        message = f"That does not look like a web address ({exc.reason}). Try clinic-name.com."
+        return _form(request, typed, message)
+    # An unreadable site is saved too: its report says plainly that we could not read it.
+    save = partial(store.save, result.report, kind="check", input_url=typed, fetched=result.fetched)
+    stored = await anyio.to_thread.run_sync(save)  # the store is blocking SQLAlchemy
+    # A path, not an absolute URL: behind a proxy the scheme and host we see may be wrong.
+    location = request.app.url_path_for("report", report_id=stored.id)
+    return RedirectResponse(str(location), status_code=303)
+
+
+@router.get("/r/{report_id}", response_class=HTMLResponse, name="report")
+def report(request: Request, report_id: str, store: StoreDep) -> Response:
+    # A plain def: FastAPI runs it in a worker thread, where blocking database calls belong.
+    stored = store.get(report_id) if len(report_id) <= MAX_ID_CHARS else None
+    if stored is None:
+        return templates.TemplateResponse(request, "not_found.html", {}, status_code=404)
+    history = store.history(stored.site_key) if stored.site_key else []
+    others = [summary for summary in history if summary.id != stored.id]
+    context = {
+        "stored": stored,
+        "report": stored.report,
+        "verdict": view.VERDICTS[stored.report.verdict],
+        "site": view.site_name(stored.report, stored.final_url),
+        "sections": view.sections(stored.report),
+        "titles": view.page_titles(stored.report),
+        "others": others,
+        "all_earlier": all(s.created_at <= stored.created_at for s in others),
+        "permalink": str(request.url_for("report", report_id=stored.id)),
+    }
+    return templates.TemplateResponse(request, "report.html", context)
+
+
+def _form(
+    request: Request,
+    typed: str,
+    error: str | None,
+    *,
+    status: int = 400,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The form, with the address as typed and what is wrong with it."""
+    context = {"typed": typed, "error": error}
+    return templates.TemplateResponse(
+        request, "index.html", context, status_code=status if error else 200, headers=headers
+    )

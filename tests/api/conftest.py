@@ -1,0 +1,94 @@
+"""Fixtures for the API tests: an app per test on a fresh SQLite file, the dev-corpus site.
+
+Every app shares the session's loaded engine (``create_app(engine=...)``), so a test pays for
+migrations on an empty database (milliseconds), never for loading the pipeline again.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.engine.analyzer import Engine
+from app.main import create_app
+from app.settings import Settings
+from tests.fetch.servers import TestSite, fast_settings
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def corpus_site(corpus: Path) -> Iterator[TestSite]:
+    with TestSite(corpus) as running:
+        yield running
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for a test app: loopback allowed, a fresh SQLite file, no real registry."""
+
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            # Unverified trial numbers are a normal outcome, never an error: point the
+            # registry at a port that refuses, and try once.
+            "registry_base_url": f"http://127.0.0.1:{closed_port()}",
+            "registry_max_tries": 1,
+            "check_limit_anonymous": 1_000,
+            "analyze_limit_anonymous": 1_000,
+        }
+        values.update(overrides)
+        return fast_settings(**values)
+
+    return build
+
+
+@pytest.fixture
+def make_client(
+    make_settings: Callable[..., Settings], engine: Engine
+) -> Iterator[Callable[..., TestClient]]:
+    """Start apps (lifespan included) with settings overrides; all are stopped at teardown."""
+    clients: list[TestClient] = []
+
+    def start(app: FastAPI | None = None, **overrides: Any) -> TestClient:
+        client = TestClient(app or create_app(make_settings(**overrides), engine=engine))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield start
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client()
+
+
+@pytest.fixture
+def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every TCP connection attempted; only 127.0.0.1 goes through (see tests/fetch)."""
+    attempts: list[tuple[str, int]] = []
+    real_connect = anyio.connect_tcp
+
+    async def counting_connect(remote_host: str, remote_port: int, **kwargs: object):
+        attempts.append((str(remote_host), remote_port))
+        if remote_host != "127.0.0.1":
+            raise OSError(f"test refused a connection to {remote_host}")
+        return await real_connect(remote_host, remote_port, **kwargs)
+
+    monkeypatch.setattr(anyio, "connect_tcp", counting_connect)
+    return attempts

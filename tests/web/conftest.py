@@ -1,0 +1,68 @@
+"""Fixtures for the page tests: an app on a temporary database, reports saved straight into
+its store, and the dev-corpus test site."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.engine.analyzer import Engine
+from app.main import create_app
+from app.settings import Settings
+from app.storage import ReportStore, StoredReport
+from tests.fetch.servers import TestSite, fast_settings
+from tests.web.reports import make_report
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (the registry's address, so it never answers)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def web_settings(data: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{data / 'redflags.db'}",
+        "registry_base_url": f"http://127.0.0.1:{closed_port()}",
+        "registry_max_tries": 1,
+        "check_limit_anonymous": 1_000,  # the tests post the form many times a minute
+    }
+    values.update(overrides)
+    return fast_settings(**values)
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[TestSite]:
+    with TestSite() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> Iterator[TestClient]:
+    app = create_app(web_settings(tmp_path_factory.mktemp("web")), engine=engine)
+    with TestClient(app) as test_client:  # runs the lifespan: database, fetcher, registry
+        yield test_client
+
+
+@pytest.fixture
+def store(client: TestClient) -> ReportStore:
+    return client.app.state.store  # type: ignore[attr-defined]
+
+
+SaveReport = Callable[..., StoredReport]
+
+
+@pytest.fixture
+def saved(store: ReportStore) -> SaveReport:
+    """Save a report built by ``make_report(**changes)`` as if a check of ``url`` made it."""
+
+    def save(url: str = "https://www.sunrise-clinic.com/", **changes: Any) -> StoredReport:
+        return store.save(make_report(source=url, **changes), kind="check", input_url=url)
+
+    return save

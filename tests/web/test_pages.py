@@ -1,0 +1,277 @@
+"""The pages through TestClient: the form and its errors, the report, escaping, history, 404."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import anyio
+import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+
+from app.engine.analyzer import Engine
+from app.engine.types import PageInfo, RegistryId, TrialCheck
+from app.main import create_app
+from tests.fetch.servers import TestSite
+from tests.web.conftest import SaveReport, closed_port, web_settings
+from tests.web.reports import finding
+
+HOSTILE = '<script>alert(1)</script> " onmouseover="alert(2)" <img src=x onerror=alert(3)>'
+
+
+def soup(html: str) -> BeautifulSoup:
+    return BeautifulSoup(html, "lxml")
+
+
+def assert_inert(page: BeautifulSoup) -> None:
+    """Nothing that runs: no script or style elements, no handlers, no script URLs."""
+    assert page.find_all(["script", "style", "iframe", "object", "embed", "img"]) == []
+    for tag in page.find_all(True):
+        for name, value in tag.attrs.items():
+            assert not name.lower().startswith("on"), f"<{tag.name} {name}=...>"
+            assert name != "style", f"inline style on <{tag.name}> breaks the CSP"
+            text = " ".join(value) if isinstance(value, list) else str(value)
+            assert not text.strip().lower().startswith(("javascript:", "data:")), text
+
+
+def assert_page_basics(page: BeautifulSoup) -> None:
+    assert page.html["lang"] == "en"
+    assert len(page.find_all("h1")) == 1
+    assert page.find("main", id="main") and page.find("header") and page.find("footer")
+    assert page.find("a", class_="skip-link")["href"] == "#main"
+    assert page.find("link", rel="stylesheet")["href"].startswith("/static/style.css")
+    assert_inert(page)
+
+
+def error_of(page: BeautifulSoup) -> str:
+    return page.find(id="url-error").get_text(" ", strip=True)
+
+
+def test_form(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    page = soup(response.text)
+    assert_page_basics(page)
+    form = page.find("form")
+    assert (form["method"], form["action"]) == ("post", "/check")
+    field = form.find("input", id="url")
+    assert field["name"] == "url" and page.find("label", attrs={"for": "url"})
+    assert form.find("button", type="submit")
+    assert page.find(id="url-error") is None
+
+
+def test_stylesheet_is_served(client: TestClient) -> None:
+    response = client.get("/static/style.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+    assert "@media print" in response.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("", "Please paste the address"),
+        ("   ", "Please paste the address"),
+        ("not a url", "does not look like a web address"),
+        ("ftp://clinic.example/", "only http and https"),
+        ("http://10.0.0.1/", "not allowed"),
+        ("http://169.254.169.254/latest/meta-data/", "not allowed"),
+        ("x" * 2_500, "too long"),
+    ],
+)
+def test_bad_addresses_come_back_to_the_form(client: TestClient, typed: str, words: str) -> None:
+    response = client.post("/check", data={"url": typed}, follow_redirects=False)
+    assert response.status_code == 400
+    page = soup(response.text)
+    assert words in error_of(page)
+    field = page.find("input", id="url")
+    assert field["value"] == typed.strip()  # what was typed is kept, to correct it
+    assert field["aria-invalid"] == "true"
+    assert "url-error" in field["aria-describedby"].split()
+    assert page.title.get_text().startswith("Error:")
+    assert_page_basics(page)
+
+
+def test_hostile_typed_value_is_kept_inert(client: TestClient) -> None:
+    response = client.post("/check", data={"url": HOSTILE}, follow_redirects=False)
+    page = soup(response.text)
+    assert page.find("input", id="url")["value"] == HOSTILE  # shown literally
+    assert_inert(page)
+
+
+def test_a_site_is_checked_saved_and_shown(client: TestClient, site: TestSite) -> None:
+    url = site.url("/s01-desert-bloom-regenerative/index.html")
+    response = client.post("/check", data={"url": url}, follow_redirects=False)
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert re.fullmatch(r"/r/[A-Za-z0-9_-]{20,}", location)
+    page = soup(client.get(location).text)
+    assert_page_basics(page)
+    assert page.find(class_="verdict__words").get_text(strip=True).endswith("High risk")
+    assert page.find("a", href=url)  # the page it came from
+    assert page.select("#warning-signs blockquote mark")
+    assert page.find(id="permalink")["value"].endswith(location)
+
+
+def test_an_unreachable_site_is_reported_as_unreadable(client: TestClient) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/"
+    response = client.post("/check", data={"url": url}, follow_redirects=False)
+    assert response.status_code == 303
+    page = soup(client.get(response.headers["location"]).text)
+    text = page.get_text(" ", strip=True)
+    assert "Could not read this site" in text
+    assert "This does not mean the clinic is safe" in text
+    assert "connection refused" in text
+    assert "no warning signs" not in text.lower()
+    assert "score" not in page.find(class_="verdict").get_text().lower()
+    assert page.find(id="warning-signs") is None
+
+
+def test_report_sections_and_guidance(client: TestClient, saved: SaveReport) -> None:
+    report = saved(
+        findings=[
+            finding(),
+            finding("absence", "No FDA IND mentioned", quote="Searched 420 words: none.", match=""),
+            finding(
+                "mitigating",
+                "Names a trial registry number",
+                match="NCT01234567",
+                quote="Registered as NCT01234567.",
+            ),
+        ],
+        identifiers={
+            "registry_ids": [
+                RegistryId(registry="ClinicalTrials.gov", id="NCT01234567", text="NCT01234567")
+            ]
+        },
+        trial_checks=[
+            TrialCheck(
+                nct_id="NCT01234567",
+                status="verified",
+                verdict="red_flag",
+                reason="found",
+                verdict_reason="Participants pay to take part.",
+                url="https://clinicaltrials.gov/study/NCT01234567",
+                lead_sponsor="Sunrise LLC",
+                patient_funded=True,
+            )
+        ],
+    )
+    page = soup(client.get(f"/r/{report.id}").text)
+    assert_page_basics(page)
+    headings = [h.get_text(" ", strip=True) for h in page.find_all("h2")]
+    for name in (
+        "Warning signs (1)",
+        "Missing information (1)",
+        "Reassuring signs (1)",
+        "What the trial registry says",
+        "Questions to ask the clinic",
+        "Before you decide",
+        "About this check",
+        "Keep or share this report",
+    ):
+        assert name in headings
+    text = page.get_text(" ", strip=True)
+    assert "Why it matters: No stem-cell product cures arthritis." in text
+    assert "What to do: Ask for the published results" in text
+    assert "Participants pay to take part." in text and "Sunrise LLC" in text
+    assert "This is not medical advice." in text and "rheumatologist" in text
+    assert page.find("a", href="https://clinicaltrials.gov/")
+    assert page.find("a", href="https://clinicaltrials.gov/study/NCT01234567")
+    questions = page.select(".checklist li")
+    for topic in ("IND", "registry number", "Who pays", "Which doctor", "risks", "goes wrong"):
+        assert any(topic in q.get_text() for q in questions), topic
+    # The absence finding lists what was searched, not a quote with nothing marked.
+    assert not page.select("#missing-information blockquote")
+    # Every heading level follows the one above it.
+    levels = [int(h.name[1]) for h in page.find_all(re.compile(r"^h[1-6]$"))]
+    assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False))
+
+
+def test_hostile_clinic_text_renders_inert(client: TestClient, saved: SaveReport) -> None:
+    hostile_page = "javascript:alert(4)//"
+    report = saved(
+        summary=f"Summary {HOSTILE}",
+        findings=[
+            finding(
+                quote=f"Our cells cure {HOSTILE} everything.",
+                match="<script>",
+                url=hostile_page,
+                references=["javascript:alert(5)"],
+            ),
+            # A web address may be linked, but its quote marks must not end the attribute.
+            finding(title="Second", url='https://x.example/"onmouseover="alert(6)'),
+        ],
+        pages=[PageInfo(url=hostile_page, title=HOSTILE, words=10, error=HOSTILE)],
+        warnings=[HOSTILE],
+    )
+    response = client.get(f"/r/{report.id}")
+    page = soup(response.text)
+    assert_page_basics(page)
+    assert "<script>alert(1)</script>" not in response.text
+    quote = page.select_one("#warning-signs blockquote")
+    assert quote.get_text() == f"Our cells cure {HOSTILE} everything."  # the words, literally
+    assert quote.find("mark").get_text() == "<script>"
+    assert HOSTILE in page.find(class_="summary").get_text()
+    assert HOSTILE in page.find("table", class_="pages").get_text()
+    assert not page.find("a", string=HOSTILE)  # a javascript: page is not linked
+    linked = page.select("#warning-signs figcaption a")
+    assert [a["href"] for a in linked] == ['https://x.example/"onmouseover="alert(6)']
+
+
+def test_unknown_report_is_a_friendly_404(client: TestClient) -> None:
+    for path in ("/r/doesnotexist", "/r/" + "x" * 500):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("text/html")
+        page = soup(response.text)
+        assert_page_basics(page)
+        assert "could not find that report" in page.h1.get_text()
+
+
+def test_history_links_checks_of_the_same_site(client: TestClient, saved: SaveReport) -> None:
+    older = saved("https://www.lakeside-cells.com/", score=80)
+    newer = saved("https://lakeside-cells.com/prices", verdict="caution", score=30)
+    other = saved("https://www.elsewhere-clinic.com/")
+
+    page = soup(client.get(f"/r/{newer.id}").text)
+    history = page.find(id="history")
+    assert history.h2.get_text() == "Earlier checks of this site"
+    links = [a["href"] for a in history.find_all("a")]
+    assert links == [f"/r/{older.id}"]
+    assert "High risk, score 80" in history.get_text(" ", strip=True)
+
+    page = soup(client.get(f"/r/{older.id}").text)
+    assert page.find(id="history").h2.get_text() == "Other checks of this site"
+    assert [a["href"] for a in page.find(id="history").find_all("a")] == [f"/r/{newer.id}"]
+
+    assert soup(client.get(f"/r/{other.id}").text).find(id="history") is None
+
+
+def test_form_posts_are_rate_limited(tmp_path: Path, engine: Engine) -> None:
+    app = create_app(web_settings(tmp_path, check_limit_anonymous=1), engine=engine)
+    with TestClient(app) as limited:
+        first = limited.post("/check", data={"url": "not a url"})
+        second = limited.post("/check", data={"url": "not a url"})
+    assert first.status_code == 400
+    assert second.status_code == 429
+    assert int(second.headers["retry-after"]) > 0
+    assert "Please wait" in error_of(soup(second.text))
+
+
+def test_a_check_that_takes_too_long_comes_back_to_the_form(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def endless_check(*args: object, **kwargs: object) -> None:
+        await anyio.sleep(30)
+
+    monkeypatch.setattr("app.web.routes.run_check", endless_check)
+    app = create_app(web_settings(tmp_path, check_timeout=0.2), engine=engine)
+    with TestClient(app) as slow:
+        response = slow.post("/check", data={"url": "sunrise-clinic.com"})
+    assert response.status_code == 504
+    assert "took longer than 0.2 seconds" in error_of(soup(response.text))
+    assert soup(response.text).find("input", id="url")["value"] == "sunrise-clinic.com"
