@@ -13,8 +13,7 @@ COPY app ./app
 RUN pip install .
 COPY rules ./rules
 # The spaCy pipeline is assembled from the rules now, so containers start without building it.
-RUN mkdir -p models \
-    && REDFLAGS_RULES_DIR=/src/rules REDFLAGS_MODELS_DIR=/src/models/pipeline redflags rules build
+RUN REDFLAGS_RULES_DIR=/src/rules REDFLAGS_MODELS_DIR=/src/models/pipeline redflags rules build
 
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \

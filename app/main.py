@@ -23,6 +23,7 @@ from app.settings import Settings, get_settings
 from app.storage import ApiKeyStore, ReportStore, make_engine, upgrade
 from app.verify import RegistryClient
 from app.web import mount_static
+from app.web.routes import not_found
 from app.web.routes import router as web_router
 
 API_PREFIX = "/api/v1"
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         lifespan=lifespan,
     )
     app.state.settings = settings
-    install_error_handlers(app)
+    install_error_handlers(app, page_not_found=not_found)
     app.include_router(health.router)
     for module in (checks, analyze, rules):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -7,12 +7,12 @@ catch-all handler logs it and answers with a generic 500).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -83,7 +83,11 @@ _HTTP_MESSAGES = {
 }
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(
+    app: FastAPI, *, page_not_found: Callable[[Request], Response] | None = None
+) -> None:
+    """Map every exception to the envelope; ``page_not_found`` answers people's 404s in HTML."""
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return _respond(request, exc.status, exc.info, exc.headers)
@@ -112,7 +116,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return _respond(request, 422, info)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and page_not_found is not None and _wants_page(request):
+            return page_not_found(request)
         code, message = _HTTP_MESSAGES.get(exc.status_code, ("http_error", str(exc.detail)))
         return _respond(
             request, exc.status_code, ErrorInfo(code=code, message=message), exc.headers
@@ -126,6 +132,12 @@ def install_error_handlers(app: FastAPI) -> None:
             message="Something went wrong on our side. It has been logged; please try again later.",
         )
         return _respond(request, 500, info)
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page outside the API gets HTML, not the JSON envelope."""
+    api = request.url.path.startswith("/api/")
+    return not api and "text/html" in request.headers.get("accept", "")
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

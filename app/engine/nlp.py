@@ -147,6 +147,7 @@ def load_or_build(ruleset: RuleSet, models_dir: Path, *, save: bool = True) -> N
     nlp = build_pipeline(ruleset)
     if save:
         try:
+            models_dir.mkdir(parents=True, exist_ok=True)
             nlp.to_disk(models_dir)
         except OSError as exc:  # a read-only install can still run from the fresh build
             log.warning("could not save the pipeline to %s: %s", models_dir, exc)

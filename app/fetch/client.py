@@ -22,7 +22,7 @@ from app.fetch.decoding import DecodeError, make_decoder
 from app.fetch.errors import describe_error
 from app.fetch.guard import AddressGuard, AddressNotAllowed, Resolver
 from app.fetch.page import ByteBudget, FetchedPage
-from app.fetch.politeness import HostGate
+from app.fetch.politeness import HostGates
 from app.fetch.transport import PinnedTransport
 from app.fetch.urls import UrlRejected, normalize_url, url_host
 from app.settings import Settings
@@ -107,7 +107,7 @@ class Fetcher:
             follow_redirects=False,  # fetch() follows them, so the transport vets every hop
             trust_env=False,  # no proxy from the environment: it would bypass pinning
         )
-        self._gates: dict[str, HostGate] = {}
+        self._gates = HostGates(settings.per_host_concurrency, settings.per_host_delay)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -158,10 +158,7 @@ class Fetcher:
         url, chain = progress.url, [progress.url]
         while True:
             host = url_host(url)
-            gate = self._gates.setdefault(
-                host, HostGate(self.settings.per_host_concurrency, self.settings.per_host_delay)
-            )
-            async with gate.turn():
+            async with self._gates.for_host(host).turn():
                 try:
                     request = self._client.build_request("GET", url)
                     response = await self._client.send(request, stream=True)

@@ -76,12 +76,20 @@ async def check(
     return RedirectResponse(str(location), status_code=303)
 
 
+def not_found(request: Request) -> Response:
+    """The friendly 404 page, for unknown report ids and any other unknown address."""
+    report_link = request.url.path.startswith("/r/")
+    return templates.TemplateResponse(
+        request, "not_found.html", {"report_link": report_link}, status_code=404
+    )
+
+
 @router.get("/r/{report_id}", response_class=HTMLResponse, name="report")
 def report(request: Request, report_id: str, store: StoreDep) -> Response:
     # A plain def: FastAPI runs it in a worker thread, where blocking database calls belong.
     stored = store.get(report_id) if len(report_id) <= MAX_ID_CHARS else None
     if stored is None:
-        return templates.TemplateResponse(request, "not_found.html", {}, status_code=404)
+        return not_found(request)
     history = store.history(stored.site_key) if stored.site_key else []
     others = [summary for summary in history if summary.id != stored.id]
     context = {

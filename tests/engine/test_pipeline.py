@@ -23,7 +23,7 @@ def rules_copy(tmp_path: Path) -> Path:
 
 def test_saved_pipeline_records_the_rules_and_loads(rules_copy: Path, tmp_path: Path) -> None:
     ruleset = load_rules(rules_copy)
-    models = tmp_path / "models"
+    models = tmp_path / "models" / "pipeline"  # parents are made as needed
     built = load_or_build(ruleset, models)
     meta = json.loads((models / "meta.json").read_text())["redflags"]
     assert meta["rules_version"] == ruleset.version

@@ -232,6 +232,14 @@ def test_unknown_report_is_a_friendly_404(client: TestClient) -> None:
         assert "could not find that report" in page.h1.get_text()
 
 
+def test_unknown_address_is_a_page_for_people_and_json_for_the_api(client: TestClient) -> None:
+    page = client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "could not find that page" in soup(page.text).h1.get_text()
+    api = client.get("/api/v1/no-such-endpoint", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+
+
 def test_history_links_checks_of_the_same_site(client: TestClient, saved: SaveReport) -> None:
     older = saved("https://www.lakeside-cells.com/", score=80)
     newer = saved("https://lakeside-cells.com/prices", verdict="caution", score=30)
