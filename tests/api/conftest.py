@@ -6,12 +6,10 @@ migrations on an empty database (milliseconds), never for loading the pipeline a
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -19,14 +17,7 @@ from fastapi.testclient import TestClient
 from app.engine.analyzer import Engine
 from app.main import create_app
 from app.settings import Settings
-from tests.fetch.servers import TestSite, fast_settings
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.fetch.servers import TestSite, closed_port, fast_settings
 
 
 @pytest.fixture(scope="session")
@@ -76,19 +67,3 @@ def make_client(
 @pytest.fixture
 def client(make_client: Callable[..., TestClient]) -> TestClient:
     return make_client()
-
-
-@pytest.fixture
-def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
-    """Every TCP connection attempted; only 127.0.0.1 goes through (see tests/fetch)."""
-    attempts: list[tuple[str, int]] = []
-    real_connect = anyio.connect_tcp
-
-    async def counting_connect(remote_host: str, remote_port: int, **kwargs: object):
-        attempts.append((str(remote_host), remote_port))
-        if remote_host != "127.0.0.1":
-            raise OSError(f"test refused a connection to {remote_host}")
-        return await real_connect(remote_host, remote_port, **kwargs)
-
-    monkeypatch.setattr(anyio, "connect_tcp", counting_connect)
-    return attempts

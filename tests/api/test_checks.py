@@ -7,8 +7,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import closed_port
-from tests.fetch.servers import TestSite
+from tests.fetch.servers import TestSite, closed_port
 
 ENTRY = "/s01-desert-bloom-regenerative/index.html"
 

@@ -22,8 +22,7 @@ from app.deps import get_fetcher
 from app.engine.analyzer import Engine
 from app.fetch import ByteBudget, FetchedPage, Fetcher, normalize_url
 from app.main import create_app
-from tests.api.conftest import closed_port
-from tests.fetch.servers import fast_settings
+from tests.fetch.servers import closed_port, fast_settings
 
 EXAMPLES = 25  # per operation: the whole run stays well under a minute
 CANNED = (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.api.conftest import closed_port
+from tests.fetch.servers import closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from app.engine.analyzer import Engine
 from app.main import create_app
 from app.settings import Settings
-from tests.api.conftest import closed_port
+from tests.fetch.servers import closed_port
 
 EXTENSION = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
 

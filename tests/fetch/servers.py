@@ -308,3 +308,10 @@ def _offsite_page(port: int) -> bytes:
 def _robots_site_page(name: str) -> bytes:
     links = '<a href="private.html">Pricing</a> <a href="public.html">About us</a>'
     return f"<html><body><h1>{name}</h1><p>{links}</p></body></html>".encode()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released): connections fail at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

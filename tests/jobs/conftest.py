@@ -7,14 +7,13 @@ PostgreSQL.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.fetch.servers import TestSite
+from tests.fetch.servers import TestSite, closed_port
 from tests.jobs.sites import FAULT_PATHS, GeneratedSite, generate_sites
 from tests.storage.conftest import database_url, db  # noqa: F401  (fixtures, re-exported)
 
@@ -46,13 +45,6 @@ def farm(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Far
     sites = generate_sites(corpus, root, SITES)
     with TestSite(root) as server:
         yield Farm(server, sites)
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on: the registry look-ups fail at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from app.jobs.store import SqlJobQueue
 from app.main import create_app
 from app.settings import Settings
 from app.storage import ApiKeyStore, make_engine
-from tests.fetch.servers import fast_settings
-from tests.jobs.conftest import Farm, closed_port
+from tests.fetch.servers import closed_port, fast_settings
+from tests.jobs.conftest import Farm
 
 Client = tuple[TestClient, dict[str, str]]
 

@@ -3,7 +3,6 @@ its store, and the dev-corpus test site."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,15 +14,8 @@ from app.engine.analyzer import Engine
 from app.main import create_app
 from app.settings import Settings
 from app.storage import ReportStore, StoredReport
-from tests.fetch.servers import TestSite, fast_settings
+from tests.fetch.servers import TestSite, closed_port, fast_settings
 from tests.web.reports import make_report
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (the registry's address, so it never answers)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def web_settings(data: Path, **overrides: Any) -> Settings:

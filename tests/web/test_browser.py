@@ -24,8 +24,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from app.engine.analyzer import Engine
 from app.main import create_app
 from app.settings import Settings
-from tests.fetch.servers import TestSite
-from tests.web.conftest import closed_port
+from tests.fetch.servers import TestSite, closed_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Keep Chromium from phoning home or updating itself; there is no sandbox in CI containers.

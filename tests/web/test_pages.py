@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from app.engine.analyzer import Engine
 from app.engine.types import PageInfo, RegistryId, TrialCheck
 from app.main import create_app
-from tests.fetch.servers import TestSite
-from tests.web.conftest import SaveReport, closed_port, web_settings
+from tests.fetch.servers import TestSite, closed_port
+from tests.web.conftest import SaveReport, web_settings
 from tests.web.reports import finding
 
 HOSTILE = '<script>alert(1)</script> " onmouseover="alert(2)" <img src=x onerror=alert(3)>'
