@@ -14,6 +14,7 @@ from typing import Any
 import numpy
 import srsly
 from spacy.attrs import LEMMA, LOWER, NORM, SENT_START
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -110,9 +111,13 @@ class TermMatcher:
     ``tokens`` (a spaCy Matcher pattern). The key becomes the span label.
 
     spaCy's Matcher tries every pattern at every token (measured: 0.4 µs per token per pattern,
-    three times the tokenizer's cost for 30 patterns). Token patterns are therefore anchored: the
-    first fixed-position literal word of each pattern goes into fast hash-based phrase matchers,
-    and the Matcher only runs on short windows that start where a pattern could start.
+    three times the tokenizer's cost for 30 patterns). Token patterns are therefore anchored: one
+    literal word at a fixed distance from the pattern's start or end (the rarest-looking one)
+    goes into fast hash-based phrase matchers, and the pattern's own Matcher only runs on the
+    short window where a match could lie.
+
+    Lemmas are matched through NORM, which the lemmatizer fills with the lemma: spaCy checks
+    LEMMA annotation by walking the whole Doc on every LEMMA matcher call.
     """
 
     def __init__(self, nlp: Language, spans_key: str) -> None:
@@ -123,13 +128,13 @@ class TermMatcher:
 
     def _reset(self) -> None:
         self.lower = PhraseMatcher(self.vocab, attr="LOWER")
-        self.lemma = PhraseMatcher(self.vocab, attr="LEMMA")
+        self.lemma = PhraseMatcher(self.vocab, attr="NORM")
         self.anchored: dict[str, Matcher] = {}
+        self.windows: dict[str, int] = {}
         self.free = Matcher(self.vocab, validate=True)
         self.anchors = {
             attr: PhraseMatcher(self.vocab, attr=attr) for attr in ("LOWER", "NORM", "ORTH")
         }
-        self.window = 1
         self._phrase_matchers: list[Any] = []
 
     def add_patterns(self, patterns: list[dict[str, Any]]) -> None:
@@ -138,8 +143,7 @@ class TermMatcher:
             if kind == "tokens":
                 self._add_tokens(key, pattern["tokens"])
             elif kind == "lemma":
-                doc = Doc(self.vocab, words=pattern["words"], lemmas=pattern["lemmas"])
-                self.lemma.add(key, [doc])
+                self.lemma.add(key, [_norm_doc(self.vocab, pattern["words"], pattern["lemmas"])])
             elif kind == "lower":
                 self.lower.add(key, [Doc(self.vocab, words=pattern["words"])])
             else:
@@ -154,33 +158,41 @@ class TermMatcher:
         if anchor is None:
             self.free.add(key, [tokens])
             return
-        offset, attr, values = anchor
+        side, offset, attr, values = anchor
         if key not in self.anchored:
             self.anchored[key] = Matcher(self.vocab, validate=True)
         self.anchored[key].add(key, [tokens])
-        self.window = max(self.window, _max_length(tokens))
-        docs = []
-        for value in values:
-            doc = Doc(self.vocab, words=[value])
-            doc[0].norm_ = value  # NORM holds lemmas here (see LowercaseLemmatizer)
-            docs.append(doc)
-        self.anchors[attr].add(f"{offset}|{key}", docs)
+        self.windows[key] = max(self.windows.get(key, 1), _max_length(tokens))
+        docs = [_norm_doc(self.vocab, [value], [value]) for value in values]
+        self.anchors[attr].add(f"{side}{offset}|{key}", docs)
 
     def _token_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
         strings = self.vocab.strings
-        tries: set[tuple[int, str]] = set()
+        tries: set[tuple[str, int, str]] = set()  # (side, where the match starts or ends, key)
         for matcher in self.anchors.values():
             if len(matcher):
-                for match_id, start, _ in matcher(doc):
-                    offset, key = strings[match_id].split("|", 1)
-                    if start >= int(offset):
-                        tries.add((start - int(offset), key))
+                for match_id, position, _ in matcher(doc):
+                    label, key = strings[match_id].split("|", 1)
+                    side, offset = label[0], int(label[1:])
+                    edge = position - offset if side == "f" else position + offset + 1
+                    if 0 <= edge <= len(doc):
+                        tries.add((side, edge, key))
         found = list(self.free(doc)) if len(self.free) else []
         # One Matcher per pattern: spaCy evaluates every set predicate of a Matcher at each
         # token it visits, so a shared Matcher would pay for all patterns in every window.
-        for start, key in sorted(tries):
-            window = doc[start : start + self.window]
-            found += [(m, start, start + e) for m, s, e in self.anchored[key](window) if s == 0]
+        for side, edge, key in sorted(tries):
+            size = self.windows[key]
+            if side == "f":
+                window = doc[edge : edge + size]
+                found += [(m, edge, edge + e) for m, s, e in self.anchored[key](window) if s == 0]
+            else:
+                first = max(0, edge - size)
+                window = doc[first:edge]
+                found += [
+                    (m, first + s, edge)
+                    for m, s, e in self.anchored[key](window)
+                    if first + e == edge
+                ]
         return found
 
     def __call__(self, doc: Doc) -> Doc:
@@ -214,23 +226,52 @@ class TermMatcher:
         return self
 
 
-def _anchor(tokens: list[dict[str, Any]]) -> tuple[int, str, list[str]] | None:
-    """(offset, phrase-matcher attr, words) of the first literal token at a fixed offset."""
+def _anchor(tokens: list[dict[str, Any]]) -> tuple[str, int, str, list[str]] | None:
+    """(side, offset, phrase-matcher attr, words) of the best literal token to look for first.
+
+    Candidates are literal tokens at a fixed distance from the pattern's start ("f", counted
+    from the start) or from its end ("b", counted from the end); the one with the fewest
+    stop words ("be", "the", "most") among its values is the rarest to find in text.
+    """
+    options = []
     for offset, token in enumerate(tokens):
-        if token.get("OP") not in (None, "1"):
-            return None  # positions after an optional token are not fixed
-        for attr, matcher_attr in ANCHOR_ATTRS.items():
-            value = token.get(attr)
-            if isinstance(value, str):
-                return offset, matcher_attr, [value.lower() if attr == "LOWER" else value]
-            if isinstance(value, dict) and set(value) == {"IN"}:
-                words = [str(v) for v in value["IN"]]
-                return (
-                    offset,
-                    matcher_attr,
-                    [w.lower() for w in words] if attr == "LOWER" else words,
-                )
+        if _variable(token):
+            break
+        if (literal := _literal(token)) is not None:
+            options.append(("f", offset, *literal))
+    for offset, token in enumerate(reversed(tokens)):
+        if _variable(token):
+            break
+        if (literal := _literal(token)) is not None:
+            options.append(("b", offset, *literal))
+    if not options:
+        return None
+    return min(options, key=lambda o: (sum(v in STOP_WORDS for v in o[3]) / len(o[3]), len(o[3])))
+
+
+def _variable(token: dict[str, Any]) -> bool:
+    return token.get("OP") not in (None, "1", "!")
+
+
+def _literal(token: dict[str, Any]) -> tuple[str, list[str]] | None:
+    if token.get("OP") is not None:
+        return None
+    for attr, matcher_attr in ANCHOR_ATTRS.items():
+        value = token.get(attr)
+        words = [value] if isinstance(value, str) else None
+        if isinstance(value, dict) and set(value) == {"IN"}:
+            words = [str(v) for v in value["IN"]]
+        if words is not None:
+            return matcher_attr, [w.lower() for w in words] if attr == "LOWER" else words
     return None
+
+
+def _norm_doc(vocab: Any, words: list[str], norms: list[str]) -> Doc:
+    """A pattern Doc whose NORM column holds the given lemmas (see LowercaseLemmatizer)."""
+    doc = Doc(vocab, words=words)
+    for token, norm in zip(doc, norms, strict=True):
+        token.norm_ = norm
+    return doc
 
 
 def _max_length(tokens: list[dict[str, Any]]) -> int:

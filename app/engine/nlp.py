@@ -25,7 +25,7 @@ from app.engine.rulebook import RuleSet
 log = logging.getLogger(__name__)
 
 # Bump when the way rules compile into patterns changes, so saved pipelines are rebuilt.
-PIPELINE_FORMAT = 7
+PIPELINE_FORMAT = 8
 CONTEXT_PREFIX = "ctx|"
 APPLICABILITY_PREFIX = "app|"
 META_KEY = "redflags"

@@ -61,3 +61,44 @@ def test_sentences_never_cross_blocks(engine: Engine) -> None:
         "Single knee treatment",
         "$4,500",
     ]
+
+
+def test_anchored_matching_finds_exactly_what_a_plain_matcher_finds(
+    engine: Engine, corpus: Path
+) -> None:
+    # The anchored windows are an optimisation: on real pages they must change nothing.
+    from spacy.matcher import Matcher, PhraseMatcher
+    from spacy.tokens import Doc
+
+    from app.inputs import load_site
+
+    nlp = engine.nlp.nlp
+    terms = nlp.get_pipe("rule_terms")
+    plain = Matcher(nlp.vocab)
+    lemmas = PhraseMatcher(nlp.vocab, attr="LEMMA")
+    lower = PhraseMatcher(nlp.vocab, attr="LOWER")
+    for pattern in terms.patterns:
+        if pattern["kind"] == "tokens":
+            plain.add(pattern["key"], [pattern["tokens"]])
+        elif pattern["kind"] == "lemma":
+            lemmas.add(
+                pattern["key"], [Doc(nlp.vocab, words=pattern["words"], lemmas=pattern["lemmas"])]
+            )
+        else:
+            lower.add(pattern["key"], [Doc(nlp.vocab, words=pattern["words"])])
+    strings = nlp.vocab.strings
+    pages = [
+        p
+        for site in sorted(corpus.iterdir())
+        if site.is_dir()
+        for p in load_site(str(site), max_bytes=5_000_000)
+    ]
+    compared = 0
+    for doc in nlp.pipe(p.text for p in pages):
+        found = {(s.label_, s.start, s.end) for s in doc.spans["candidates"]}
+        expected = {
+            (strings[m], s, e) for matcher in (plain, lemmas, lower) for m, s, e in matcher(doc)
+        }
+        assert found == expected
+        compared += len(found)
+    assert compared > 1000
