@@ -108,7 +108,7 @@ class Engine:
         ]
         applicability = self.applicability.judge(artifacts)
         identifiers = Identifiers()
-        kept, discarded = self._decide(states, applicability.kind, identifiers)
+        kept, discarded = self._decide(states, applicability.kind, identifiers, explain=explain)
         findings = self._findings(kept, explain)
         findings += self._absences(findings, states, applicability.kind)
         score, verdict = self.scorer.score(findings, applicability.kind)
@@ -180,13 +180,18 @@ class Engine:
         state = _PageState(
             page, art, self.context.index(text, art), [], [s.start for s in art.sentences]
         )
-        kept, _ = self._decide([state], "offers_treatment", Identifiers())
+        kept, _ = self._decide([state], "offers_treatment", Identifiers(), explain=False)
         return {f.rule_id for f in self._findings(kept, explain=False)}
 
     # -- candidates and context -----------------------------------------------------------------
 
     def _decide(
-        self, states: list[_PageState], applicability: str, identifiers: Identifiers
+        self,
+        states: list[_PageState],
+        applicability: str,
+        identifiers: Identifiers,
+        *,
+        explain: bool,
     ) -> tuple[list[Kept], list[Decision]]:
         kept: list[Kept] = []
         discarded: list[Decision] = []
@@ -205,10 +210,11 @@ class Engine:
                     state,
                     (start, end, tok_start, tok_end, sent),
                     applicability,
+                    explain,
                 )
                 if isinstance(outcome, Kept):
                     kept.append(outcome)
-                else:
+                elif outcome is not None:
                     discarded.append(outcome)
         return kept, discarded
 
@@ -237,7 +243,9 @@ class Engine:
         state: _PageState,
         span: tuple[int, int, int, int, int],
         applicability: str,
-    ) -> Kept | Decision:
+        explain: bool,
+    ) -> Kept | Decision | None:
+        """Keep or set aside one candidate; the Decision record is built only to explain."""
         start, end, tok_start, tok_end, sent_index = span
         text = state.page.text
         block_index = max(0, bisect.bisect_right(state.block_starts, start) - 1)
@@ -273,20 +281,20 @@ class Engine:
                         f"sentence is not in its own voice (no {needed.replace('_', ' ')} word)"
                     )
                     break
-        quote = " ".join(text[q_start:q_end].split())
-        # model_construct: these are built for every candidate, from already-checked values.
-        decision = Decision.model_construct(
-            rule_id=rule.id,
-            pattern=pattern,
-            match=text[start:end],
-            url=state.page.source,
-            quote=quote,
-            base_weight=rule.weight,
-            adjustments=adjustments,
-            weight=round(weight, 2),
-            kept=reason is None,
-            reason=reason,
-        )
+        decision = None
+        if explain:
+            decision = Decision(
+                rule_id=rule.id,
+                pattern=pattern,
+                match=text[start:end],
+                url=state.page.source,
+                quote=" ".join(text[q_start:q_end].split()),
+                base_weight=rule.weight,
+                adjustments=adjustments,
+                weight=round(weight, 2),
+                kept=reason is None,
+                reason=reason,
+            )
         if reason is not None:
             return decision
         group = pattern.split(":", 1)[1] if pattern.startswith("group:") else None
@@ -298,7 +306,7 @@ class Engine:
             end=end,
             quote_start=q_start + (len(text[q_start:q_end]) - len(text[q_start:q_end].lstrip())),
         )
-        return Kept(rule, page_index, block_index, group, evidence, decision)
+        return Kept(rule, page_index, block_index, group, evidence, round(weight, 2), decision)
 
     def _sentence_words(self, rule: Rule, text: str, start: int, end: int) -> str | None:
         mentions = self.mentions.get(rule.id)
@@ -336,9 +344,9 @@ class Engine:
             findings.append(
                 make_finding(
                     rule,
-                    max(i.decision.weight for i in items),
+                    max(i.weight for i in items),
                     evidence,
-                    [i.decision for i in items] if explain else None,
+                    [i.decision for i in items if i.decision] if explain else None,
                 )
             )
         return findings

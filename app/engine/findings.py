@@ -20,7 +20,8 @@ class Kept:
     block: int
     group: str | None
     evidence: Evidence
-    decision: Decision
+    weight: float  # the rule's weight after context
+    decision: Decision | None  # only built when the caller asked to explain
 
 
 def make_finding(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 _LINE = re.compile(r"[^\n]+")
 _DIGIT = re.compile(r"\d")
@@ -16,6 +17,15 @@ _DIGIT = re.compile(r"\d")
 
 def finditer_digit_lines(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
     """``pattern.finditer(text)``, restricted to lines that contain a digit."""
-    for line in _LINE.finditer(text):
-        if _DIGIT.search(text, line.start(), line.end()):
-            yield from pattern.finditer(text, line.start(), line.end())
+    for start, end in digit_lines(text):
+        yield from pattern.finditer(text, start, end)
+
+
+@lru_cache(maxsize=8)
+def digit_lines(text: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) of each line holding a digit; cached, as each identifier kind asks again."""
+    return tuple(
+        (line.start(), line.end())
+        for line in _LINE.finditer(text)
+        if _DIGIT.search(text, line.start(), line.end())
+    )
