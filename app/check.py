@@ -16,7 +16,7 @@ from app.engine.analyzer import Engine
 from app.engine.charset import ExtractionError
 from app.engine.extract import extract_document
 from app.engine.types import ExtractedPage, PageInfo, Report, TrialCheck
-from app.fetch import FetchedPage, Fetcher, crawl_site, registrable_domain
+from app.fetch import CrawlResult, FetchedPage, Fetcher, crawl_site, registrable_domain
 from app.settings import Settings
 from app.verify import RegistryClient, SiteContext, Verification, verify_trials
 
@@ -65,7 +65,7 @@ async def run_check(
     # Extraction and analysis are both CPU-bound: one trip to a worker thread for both keeps
     # the event loop free for other sites' downloads.
     pages, report, warnings = await anyio.to_thread.run_sync(
-        lambda: _extract_and_analyze(readable, url, settings, engine, crawl.notes, explain)
+        lambda: _extract_and_analyze(crawl, readable, url, settings, engine, explain)
     )
     if report is None:
         reason = warnings[0] if warnings else "no page could be read"
@@ -80,25 +80,28 @@ async def run_check(
 
 
 def _extract_and_analyze(
+    crawl: CrawlResult,
     fetched: list[FetchedPage],
     url: str,
     settings: Settings,
     engine: Engine,
-    notes: list[str],
     explain: bool,
 ) -> tuple[list[ExtractedPage], Report | None, list[str]]:
-    pages, warnings = _extract(fetched, settings)
+    pages, warnings = _extract(fetched, settings, crawl.entry_page)
     if not pages:
         return pages, None, warnings
-    report = engine.analyze(pages, url, explain=explain, warnings=warnings + notes)
+    report = engine.analyze(pages, url, explain=explain, warnings=warnings + crawl.notes)
     return pages, report, warnings
 
 
 def _extract(
-    fetched: list[FetchedPage], settings: Settings
+    fetched: list[FetchedPage], settings: Settings, entry_page: ExtractedPage | None
 ) -> tuple[list[ExtractedPage], list[str]]:
     pages, warnings = [], []
     for page in fetched:
+        if entry_page is not None and page.final_url == entry_page.source:
+            pages.append(entry_page)  # the crawler has read it already, for its links
+            continue
         try:
             pages.append(
                 extract_document(

@@ -15,10 +15,11 @@ from posixpath import splitext
 from urllib.parse import urlsplit
 
 from app.engine.extract import ExtractionError, extract_document
-from app.engine.types import Link
+from app.engine.types import ExtractedPage, Link
 from app.fetch.client import ByteBudget, FetchedPage, Fetcher
 from app.fetch.robots import RobotsCache
 from app.fetch.urls import UrlRejected, normalize_url, registrable_domain
+from app.settings import Settings
 
 # What a link's path or anchor text says, and how much that suggests key facts are there.
 # Matched as whole words (multi-word entries as phrases); each entry counts once per link.
@@ -61,6 +62,8 @@ class CrawlResult:
     skipped_links: list[SkippedLink] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     entry_error: str | None = None  # set when the entry page could not be read
+    # The entry page as read for its links, so the caller need not parse it a second time.
+    entry_page: ExtractedPage | None = None
 
     @property
     def all_pages(self) -> list[FetchedPage]:
@@ -107,7 +110,8 @@ async def crawl_site(
 
     notes: list[str] = []
     skipped: list[SkippedLink] = []
-    candidates = _candidates(entry, skipped, notes)
+    entry_page = _read_entry(entry, settings, notes)
+    candidates = _candidates(entry, entry_page.links, skipped) if entry_page else []
     chosen: list[str] = []
     for link_url in candidates:
         if len(chosen) == max_pages - 1:
@@ -136,7 +140,7 @@ async def crawl_site(
     for task, link_url in zip(tasks, chosen, strict=True):
         if task in pending:
             skipped.append(SkippedLink(link_url, "the site time limit ran out"))
-    return CrawlResult(entry, pages, skipped, notes)
+    return CrawlResult(entry, pages, skipped, notes, entry_page=entry_page)
 
 
 def _entry_error(entry: FetchedPage) -> str | None:
@@ -144,18 +148,28 @@ def _entry_error(entry: FetchedPage) -> str | None:
     return None if why is None else f"the entry page could not be read: {why}"
 
 
-def _candidates(entry: FetchedPage, skipped: list[SkippedLink], notes: list[str]) -> list[str]:
-    """Same-site page links of the entry page, best first (ties keep document order)."""
+def _read_entry(entry: FetchedPage, settings: Settings, notes: list[str]) -> ExtractedPage | None:
     content_type = entry.content_type or ""
     if entry.charset:
         content_type += f"; charset={entry.charset}"
     try:
-        links = extract_document(
-            entry.body, entry.final_url, content_type=content_type or None, base_url=entry.final_url
-        ).links
+        return extract_document(
+            entry.body,
+            entry.final_url,
+            content_type=content_type or None,
+            base_url=entry.final_url,
+            max_bytes=settings.max_document_bytes,
+            min_words=settings.min_words,
+        )
     except ExtractionError as exc:
         notes.append(f"links on the entry page could not be read: {exc}")
-        return []
+        return None
+
+
+def _candidates(
+    entry: FetchedPage, links: tuple[Link, ...], skipped: list[SkippedLink]
+) -> list[str]:
+    """Same-site page links of the entry page, best first (ties keep document order)."""
     site = registrable_domain(entry.final_url)
     own = {entry.requested_url, entry.final_url, *entry.redirects}
     best: dict[str, tuple[int, int]] = {}  # url -> (score, first position)
