@@ -45,6 +45,9 @@ class ApplicabilityJudge:
             for name, c in counts.items()
         }
         topic, offers, discusses = (scores.get(k, 0.0) for k in ("topic", "offer", "discuss"))
+        # The treatment named in the site's own voice ("unsere Stammzelltherapie") is itself an
+        # offer, in whatever language the booking words are.
+        offers += self.weights.get("offer", 1.0) * min(offered, self.per_phrase_cap)
         storage = scores.get("storage", 0.0)
         # A short page can name the treatment only once or twice, but if it does so in its own
         # voice ("nuestro tratamiento con células madre") it is about that treatment.
@@ -63,6 +66,8 @@ class ApplicabilityJudge:
         else:
             kind = "discusses"
             reasons = [f"discussing cues outweigh offering cues ({discusses:g} vs {offers:g})"]
+        if offered:
+            reasons.append(f"the treatment is named in the site's own voice ×{offered}")
         for name in ("offer", "discuss", "topic", "storage"):
             top = ", ".join(f"“{p}” ×{n}" for p, n in counts.get(name, Counter()).most_common(4))
             if top:

@@ -25,6 +25,8 @@ def analyse(engine: Engine, name: str) -> Report:
     [
         ("seminar-clinic", {"high_risk", "caution"}, "offers_treatment"),
         ("spanish-clinic", {"high_risk"}, "offers_treatment"),
+        ("german-clinic", {"high_risk"}, "offers_treatment"),
+        ("hospital-hsct-trial", {"low_risk"}, "offers_treatment"),
         ("university-trial", {"low_risk", "not_applicable"}, None),
         ("news-story", {"low_risk"}, "discusses"),
         ("regulator-advice", {"low_risk"}, "discusses"),
@@ -40,7 +42,9 @@ def test_verdicts_beyond_the_corpus(
         assert report.applicability is not None and report.applicability.kind == kind
 
 
-@pytest.mark.parametrize("name", ["news-story", "regulator-advice", "university-trial"])
+@pytest.mark.parametrize(
+    "name", ["news-story", "regulator-advice", "university-trial", "hospital-hsct-trial"]
+)
 def test_no_red_flags_in_honest_pages(engine: Engine, name: str) -> None:
     red = [f.rule_id for f in analyse(engine, name).findings if f.polarity == "red_flag"]
     assert not red
