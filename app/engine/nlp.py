@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,10 +70,6 @@ class NlpEngine:
 
     def process(self, texts: Sequence[str]) -> list[NlpArtifacts]:
         return [_artifacts(doc) for doc in self.nlp.pipe(texts)]
-
-    def tokenize(self, texts: Iterable[str]) -> int:
-        """Tokenizer alone (the speed floor the benchmark compares against); returns tokens."""
-        return sum(len(self.nlp.make_doc(text)) for text in texts)
 
 
 def _artifacts(doc: Any) -> NlpArtifacts:

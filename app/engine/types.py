@@ -6,7 +6,7 @@ public JSON contract that the API, exports and the browser extension build on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -226,18 +226,3 @@ class Report(BaseModel):
     discarded: list[Decision] | None = Field(
         default=None, description="Candidates that context removed (only with explain)."
     )
-
-
-@dataclass(slots=True)
-class Candidate:
-    """A rule match before context and scoring decide what becomes of it."""
-
-    rule_id: str
-    pattern: str
-    page: int  # index into the analysed pages
-    start: int
-    end: int
-    sent_start: int
-    sent_end: int
-    region: Region
-    adjustments: list[Adjustment] = field(default_factory=list)

@@ -19,7 +19,6 @@ from app.storage.models import Base, JsonDoc, UtcDateTime
 BatchStatus = Literal["queued", "running", "done", "cancelled"]
 ItemState = Literal["pending", "running", "done", "error", "skipped"]
 ITEM_STATES: tuple[ItemState, ...] = ("pending", "running", "done", "error", "skipped")
-FINISHED_STATES: tuple[ItemState, ...] = ("done", "error", "skipped")
 
 
 class BatchRow(Base):
