@@ -55,9 +55,9 @@ class Engine:
         self.nlp = nlp
         self.max_text_chars = max_text_chars
         nlp.nlp.max_length = max(nlp.nlp.max_length, max_text_chars + 1)
-        self.context = ContextResolver(ruleset.config("context.yaml"))
-        self.applicability = ApplicabilityJudge(ruleset.config("applicability.yaml"))
-        self.scorer = Scorer(ruleset.config("scoring.yaml"))
+        self.context = ContextResolver(ruleset.context)
+        self.applicability = ApplicabilityJudge(ruleset.applicability)
+        self.scorer = Scorer(ruleset.scoring)
         self.identifier_rules = [
             r for r in ruleset.rules if r.match is not None and r.match.identifiers
         ]

@@ -10,22 +10,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
 
 from app.engine.nlp import APPLICABILITY_PREFIX, CONTEXT_PREFIX, NlpArtifacts
+from app.engine.stage_config import ApplicabilityConfig
 from app.engine.types import Applicability
 
 
 class ApplicabilityJudge:
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.weights = {
-            name: float(spec.get("weight", 1.0)) for name, spec in config.get("signals", {}).items()
-        }
-        decision = config.get("decision", {})
-        self.per_phrase_cap = int(decision.get("per_phrase_cap", 3))
-        self.min_topic = float(decision.get("min_topic", 2))
-        self.offer_ratio = float(decision.get("offer_ratio", 1.0))
-        self.storage_ratio = float(decision.get("storage_ratio", 0.0))
+    def __init__(self, config: ApplicabilityConfig) -> None:
+        self.weights = {name: spec.weight for name, spec in config.signals.items()}
+        decision = config.decision
+        self.per_phrase_cap = decision.per_phrase_cap
+        self.min_topic = decision.min_topic
+        self.offer_ratio = decision.offer_ratio
+        self.storage_ratio = decision.storage_ratio
 
     def judge(self, artifacts: Sequence[NlpArtifacts]) -> Applicability:
         counts: dict[str, Counter[str]] = {name: Counter() for name in self.weights}

@@ -20,10 +20,11 @@ import bisect
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from app.engine.nlp import CONTEXT_PREFIX, NlpArtifacts, TermHit
 from app.engine.rulebook import ContextPolicy, Rule
+from app.engine.stage_config import ContextConfig
 from app.engine.types import Adjustment
 
 Direction = Literal["forward", "backward", "both"]
@@ -72,24 +73,19 @@ class SentenceContext:
 class ContextResolver:
     """Finds the modifiers that apply to a candidate and applies a rule's context policy."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: ContextConfig) -> None:
         self.modifiers: dict[str, ModifierSpec] = {}
-        for name, spec in config.get("modifiers", {}).items():
-            self.modifiers[name] = ModifierSpec(
-                name, spec.get("direction", "forward"), int(spec.get("max_tokens", 8))
-            )
-        self.site_policy: dict[str, dict[str, list[str]]] = config.get("site_policy", {})
-        quotes = config.get("quotes", {})
-        max_chars = int(quotes.get("max_chars", 400))
-        self.quote_patterns = [
-            _quote_pattern(str(o), str(c), max_chars) for o, c in quotes.get("pairs", [])
-        ]
+        for name, spec in config.modifiers.items():
+            self.modifiers[name] = ModifierSpec(name, spec.direction, spec.max_tokens)
+        self.site_policy = config.site_policy
+        quotes = config.quotes
+        self.quote_patterns = [_quote_pattern(o, c, quotes.max_chars) for o, c in quotes.pairs]
         # Modifiers whose trigger words do not count inside quotation marks (someone else's words).
-        self.ignore_inside_quotes = set(quotes.get("ignore_triggers_inside", []))
+        self.ignore_inside_quotes = set(quotes.ignore_triggers_inside)
         # Site kind -> modifier a match inside quotation marks gets ("discusses" -> "reported").
-        self.quoted_match: dict[str, str] = dict(quotes.get("match_inside", {}))
+        self.quoted_match = quotes.match_inside
         # Modifiers whose trigger applies even inside the match ("call now" is own voice).
-        self.self_evident = set(config.get("self_evident", []))
+        self.self_evident = set(config.self_evident)
 
     def index(self, text: str, artifacts: NlpArtifacts) -> SentenceContext:
         """Group a page's triggers by sentence, dropping those that a pseudo-trigger covers."""

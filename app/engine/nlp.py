@@ -21,6 +21,7 @@ from spacy.language import Language
 from app import __version__
 from app.engine import factories  # noqa: F401  (registers the component factories)
 from app.engine.rulebook import RuleSet
+from app.engine.stage_config import ApplicabilityConfig, ContextConfig
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +117,8 @@ def build_pipeline(ruleset: RuleSet) -> Language:
     lemmatizer.initialize()
     rule_terms.initialize(patterns=_rule_patterns(ruleset, nlp, lemmatizer))
     context_terms.initialize(
-        patterns=_context_patterns(ruleset.config("context.yaml"), nlp)
-        + _applicability_patterns(ruleset.config("applicability.yaml"), nlp)
+        patterns=_context_patterns(ruleset.context, nlp)
+        + _applicability_patterns(ruleset.applicability, nlp)
     )
     nlp.meta["name"] = "redflags"
     nlp.meta["version"] = __version__
@@ -171,22 +172,22 @@ def _rule_patterns(ruleset: RuleSet, nlp: Language, lemmatizer: Any) -> list[dic
     return patterns
 
 
-def _context_patterns(config: dict[str, Any], nlp: Language) -> list[dict[str, Any]]:
+def _context_patterns(config: ContextConfig, nlp: Language) -> list[dict[str, Any]]:
     patterns = []
-    for name, modifier in config.get("modifiers", {}).items():
-        for phrase in modifier.get("phrases", []):
+    for name, modifier in config.modifiers.items():
+        for phrase in modifier.phrases:
             patterns.append(_phrase(f"{CONTEXT_PREFIX}{name}|{phrase}", phrase, nlp, None))
     for kind in ("pseudo", "terminators"):
-        for phrase in config.get(kind, []):
+        for phrase in getattr(config, kind):
             patterns.append(_phrase(f"{CONTEXT_PREFIX}{kind}|{phrase}", phrase, nlp, None))
     return patterns
 
 
-def _applicability_patterns(config: dict[str, Any], nlp: Language) -> list[dict[str, Any]]:
+def _applicability_patterns(config: ApplicabilityConfig, nlp: Language) -> list[dict[str, Any]]:
     return [
         _phrase(f"{APPLICABILITY_PREFIX}{signal}|{phrase}", phrase, nlp, None)
-        for signal, spec in config.get("signals", {}).items()
-        for phrase in spec.get("phrases", [])
+        for signal, spec in config.signals.items()
+        for phrase in spec.phrases
     ]
 
 

@@ -10,12 +10,17 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from app.engine.stage_config import SCHEMAS
+from app.engine.stage_config import (
+    SCHEMAS,
+    ApplicabilityConfig,
+    ContextConfig,
+    ScoringConfig,
+)
 from app.engine.types import (
     ABSENCE_CATEGORIES,
     CATEGORIES,
@@ -30,6 +35,8 @@ Modifier = Literal[
 ]
 IdentifierKind = Literal["money", "registry_id", "ind_number"]
 RegionName = Literal["main", "nav", "header", "footer", "aside"]
+
+StageConfig = TypeVar("StageConfig", ContextConfig, ApplicabilityConfig, ScoringConfig)
 
 # Files in rules/ that are not rule packs: they configure other stages.
 CONFIG_FILES = frozenset(SCHEMAS)
@@ -180,16 +187,19 @@ class RuleError(ValueError):
 class RuleSet:
     """All rule packs from one folder, with a content hash used as ``rules_version``."""
 
-    def __init__(self, packs: dict[str, RulePack], version: str, root: Path) -> None:
+    def __init__(
+        self,
+        packs: dict[str, RulePack],
+        version: str,
+        root: Path,
+        stages: tuple[ContextConfig, ApplicabilityConfig, ScoringConfig],
+    ) -> None:
         self.packs = packs
         self.version = version
         self.root = root
+        self.context, self.applicability, self.scoring = stages
         self.rules: tuple[Rule, ...] = tuple(r for p in packs.values() for r in p.rules)
         self.by_id: dict[str, Rule] = {r.id: r for r in self.rules}
-
-    def config(self, name: str) -> dict[str, Any]:
-        """Read one of the stage configuration files (context, applicability, scoring)."""
-        return _read_yaml(self.root / name)
 
 
 def rules_hash(root: Path) -> str:
@@ -221,16 +231,23 @@ def load_rules(root: Path) -> RuleSet:
         packs[path.name] = pack
     if not packs:
         raise RuleError(f"no rule packs (*.yaml) in {root}")
-    for name, schema in SCHEMAS.items():
-        path = root / name
-        if not path.is_file():
-            raise RuleError(f"{name} is missing from {root}")
-        data = _read_yaml(path)
-        try:
-            schema.model_validate(data)
-        except ValidationError as exc:
-            raise RuleError(_describe(path, data, exc)) from None
-    return RuleSet(packs, rules_hash(root), root)
+    stages = (
+        _stage(root, "context.yaml", ContextConfig),
+        _stage(root, "applicability.yaml", ApplicabilityConfig),
+        _stage(root, "scoring.yaml", ScoringConfig),
+    )
+    return RuleSet(packs, rules_hash(root), root, stages)
+
+
+def _stage(root: Path, name: str, schema: type[StageConfig]) -> StageConfig:
+    path = root / name
+    if not path.is_file():
+        raise RuleError(f"{name} is missing from {root}")
+    data = _read_yaml(path)
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise RuleError(_describe(path, data, exc)) from None
 
 
 class _RuleLoader(yaml.SafeLoader):

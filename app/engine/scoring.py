@@ -8,22 +8,21 @@ much each polarity counts depends on whether the site offers treatment or only d
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
+from app.engine.stage_config import ScoringConfig
 from app.engine.types import Finding, Verdict
 
 SIGN = {"red_flag": 1.0, "absence": 1.0, "mitigating": -1.0}
 
 
 class Scorer:
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.decay = float(config.get("decay", 0.5))
-        thresholds = config.get("thresholds", {})
-        self.high = float(thresholds.get("high_risk", 50))
-        self.caution = float(thresholds.get("caution", 25))
-        self.factors: dict[str, dict[str, float]] = config.get("applicability_factors", {})
-        self.summaries: dict[str, str] = config.get("summaries", {})
-        self.category_names: dict[str, str] = config.get("category_names", {})
+    def __init__(self, config: ScoringConfig) -> None:
+        self.decay = config.decay
+        self.high = config.thresholds.high_risk
+        self.caution = config.thresholds.caution
+        self.factors = config.applicability_factors
+        self.summaries = config.summaries
+        self.category_names = config.category_names
 
     def score(self, findings: list[Finding], applicability: str | None) -> tuple[int, Verdict]:
         """Set each finding's contribution in place; return (score, verdict)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.engine.scoring import Scorer
+from app.engine.stage_config import ScoringConfig
 from app.engine.types import Finding
 
 CONFIG = {
@@ -15,6 +16,9 @@ CONFIG = {
         "discusses": {"red_flag": 1.0, "absence": 0.0, "mitigating": 1.0},
     },
 }
+
+
+SCORER = Scorer(ScoringConfig.model_validate(CONFIG))
 
 
 def _finding(rule_id: str, category: str, polarity: str, weight: float) -> Finding:
@@ -36,7 +40,7 @@ def test_diminishing_returns_within_a_category() -> None:
         _finding("b", "cure_claim", "red_flag", 30),
         _finding("c", "cure_claim", "red_flag", 10),
     ]
-    score, _ = Scorer(CONFIG).score(findings, "offers_treatment")
+    score, _ = SCORER.score(findings, "offers_treatment")
     by_id = {f.rule_id: f.contribution for f in findings}
     assert by_id == {"b": 30.0, "a": 10.0, "c": 2.5}
     assert score == 42
@@ -47,16 +51,19 @@ def test_mitigating_signs_subtract_and_score_is_clamped() -> None:
         _finding("red", "price_or_payment", "red_flag", 15),
         _finding("good", "trial_registration_id", "mitigating", 40),
     ]
-    score, verdict = Scorer(CONFIG).score(findings, "offers_treatment")
+    score, verdict = SCORER.score(findings, "offers_treatment")
     assert findings[1].contribution == -40.0
     assert score == 0 and verdict == "low_risk"
 
 
 def test_absence_signs_do_not_count_on_discussing_sites() -> None:
     findings = [_finding("missing", "no_ind", "absence", 30)]
-    assert Scorer(CONFIG).score(findings, "discusses")[0] == 0
+    assert SCORER.score(findings, "discusses")[0] == 0
     findings = [_finding("missing", "no_ind", "absence", 30)]
-    assert Scorer(CONFIG).score(findings, "offers_treatment") == (30, "caution")
+    assert SCORER.score(findings, "offers_treatment") == (
+        30,
+        "caution",
+    )
 
 
 @pytest.mark.parametrize(
@@ -71,7 +78,7 @@ def test_absence_signs_do_not_count_on_discussing_sites() -> None:
 )
 def test_verdict_thresholds(weight: float, applicability: str, verdict: str) -> None:
     findings = [_finding("x", "cure_claim", "red_flag", weight)]
-    assert Scorer(CONFIG).score(findings, applicability)[1] == verdict
+    assert SCORER.score(findings, applicability)[1] == verdict
 
 
 def test_report_arithmetic_is_visible(engine, corpus) -> None:
