@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from app.engine.analyzer import Engine
 from app.main import create_app
 from app.settings import Settings
-from tests.fetch.servers import TestSite, closed_port, fast_settings
+from tests.fetch.servers import TestSite, service_settings
 
 
 @pytest.fixture(scope="session")
@@ -31,17 +31,8 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     """Settings for a test app: loopback allowed, a fresh SQLite file, no real registry."""
 
     def build(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "data_dir": tmp_path / "data",
-            # Unverified trial numbers are a normal outcome, never an error: point the
-            # registry at a port that refuses, and try once.
-            "registry_base_url": f"http://127.0.0.1:{closed_port()}",
-            "registry_max_tries": 1,
-            "check_limit_anonymous": 1_000,
-            "analyze_limit_anonymous": 1_000,
-        }
-        values.update(overrides)
-        return fast_settings(**values)
+        limits = {"check_limit_anonymous": 1_000, "analyze_limit_anonymous": 1_000}
+        return service_settings(tmp_path / "data", **{**limits, **overrides})
 
     return build
 

@@ -310,6 +310,18 @@ def _robots_site_page(name: str) -> bytes:
     return f"<html><body><h1>{name}</h1><p>{links}</p></body></html>".encode()
 
 
+def service_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """``fast_settings`` for a whole service: its own SQLite file under ``data_dir``, and a
+    registry that refuses at once (unverified trial numbers are a normal outcome)."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "registry_base_url": f"http://127.0.0.1:{closed_port()}",
+        "registry_max_tries": 1,
+    }
+    values.update(overrides)
+    return fast_settings(**values)
+
+
 def closed_port() -> int:
     """A loopback port nothing listens on (bound, then released): connections fail at once."""
     with socket.socket() as sock:

@@ -21,7 +21,7 @@ from app.jobs.store import SqlJobQueue
 from app.main import create_app
 from app.settings import Settings
 from app.storage import ApiKeyStore, make_engine
-from tests.fetch.servers import closed_port, fast_settings
+from tests.fetch.servers import service_settings
 from tests.jobs.conftest import Farm
 
 Client = tuple[TestClient, dict[str, str]]
@@ -31,16 +31,12 @@ Client = tuple[TestClient, dict[str, str]]
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def build(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "data_dir": tmp_path / "data",
-            "registry_base_url": f"http://127.0.0.1:{closed_port()}",
-            "registry_max_tries": 1,
             "registry_requests_per_minute": 100_000,
             "per_host_concurrency": 8,
             "max_pages": 2,
             "batch_concurrency": 4,
         }
-        values.update(overrides)
-        return fast_settings(**values)
+        return service_settings(tmp_path / "data", **{**values, **overrides})
 
     return build
 

@@ -14,19 +14,13 @@ from app.engine.analyzer import Engine
 from app.main import create_app
 from app.settings import Settings
 from app.storage import ReportStore, StoredReport
-from tests.fetch.servers import TestSite, closed_port, fast_settings
+from tests.fetch.servers import TestSite, service_settings
 from tests.web.reports import make_report
 
 
 def web_settings(data: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": f"sqlite:///{data / 'redflags.db'}",
-        "registry_base_url": f"http://127.0.0.1:{closed_port()}",
-        "registry_max_tries": 1,
-        "check_limit_anonymous": 1_000,  # the tests post the form many times a minute
-    }
-    values.update(overrides)
-    return fast_settings(**values)
+    # The tests post the form many times a minute.
+    return service_settings(data, **{"check_limit_anonymous": 1_000, **overrides})
 
 
 @pytest.fixture(scope="module")
