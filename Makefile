@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORPUS ?= ../shared/corpus/dev
 
-.PHONY: install run test lint quality bench rules clean
+.PHONY: install run test lint quality quality-real train bench rules clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ lint: $(STAMP)
 
 quality: rules
 	$(BIN)/python -m app.quality $(CORPUS)
+
+# The page-type model and score thresholds, from corpus/real (its text cache: corpus/README.md).
+train: rules
+	$(BIN)/redflags train
+
+# Rules, model and engine on the real corpus, 5-fold cross-validation grouped by host.
+quality-real: rules
+	$(BIN)/python -m app.training.quality_real
 
 bench: rules
 	$(BIN)/python bench/engine_bench.py $(CORPUS)

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from app import __version__
 from app.check import run_check
 from app.engine.analyzer import Engine
+from app.engine.nlp import load_or_build
+from app.engine.pagetype import ModelMissingError
 from app.engine.rulebook import RuleError, load_rules
 from app.engine.ruletests import run_examples
 from app.engine.types import Report
@@ -21,6 +23,7 @@ from app.jobs.cli import add_batch_command
 from app.render import render_text
 from app.service_cli import add_service_commands
 from app.settings import Settings, get_settings
+from app.training.cli import add_train_command
 from app.verify import RegistryClient
 
 log = logging.getLogger("redflags")
@@ -34,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args, settings))
     except RuleError as exc:
         print(f"redflags: the rules cannot be used:\n{exc}", file=sys.stderr)
+        return 2
+    except ModelMissingError as exc:
+        print(f"redflags: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -74,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     build.set_defaults(handler=_rules_build)
     add_service_commands(commands)
     add_batch_command(commands)
+    add_train_command(commands)
     return parser
 
 
@@ -177,14 +184,18 @@ def _rules_test(args: argparse.Namespace, settings: Settings) -> int:
     for result in failures:
         expectation = "should match" if result.expected else "should not match"
         fired = ", ".join(sorted(result.fired)) or "nothing"
-        print(f"FAIL {result.rule_id}: {expectation}: {result.text!r} (fired: {fired})")
+        print(
+            f"FAIL {result.rule_id}: {expectation} on a page that "
+            f"{result.page_kind.replace('_', ' ')}: {result.text!r} (fired: {fired})"
+        )
     print(f"{len(results) - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0
 
 
 def _rules_build(args: argparse.Namespace, settings: Settings) -> int:
-    engine = Engine.from_settings(settings)
-    print(f"pipeline for rules {engine.ruleset.version} is in {settings.models_dir}")
+    ruleset = load_rules(settings.rules_dir)
+    load_or_build(ruleset, settings.models_dir)
+    print(f"pipeline for rules {ruleset.version} is in {settings.models_dir}")
     return 0
 
 

@@ -27,9 +27,18 @@ def render_text(report: Report, *, explain: bool = False, width: int = 88) -> st
         _wrap(report.summary, width),
     ]
     if report.applicability is not None:
-        lines.append(f"Site: {report.applicability.kind.replace('_', ' ')}")
+        app = report.applicability
+        lines.append(
+            f"Site: {app.kind.replace('_', ' ')} (P(offers) {app.offers_score:.2f}) · "
+            f"language: {report.language}"
+        )
         if explain:
-            lines += [_wrap(r, width, "  ") for r in report.applicability.reasons]
+            lines += [_wrap(r, width, "  ") for r in app.reasons]
+            if app.cues:
+                cues = ", ".join(
+                    f"“{c.term}” {c.contribution:+.2f} ({c.direction})" for c in app.cues
+                )
+                lines.append(_wrap(f"what moved the page-type model most: {cues}", width, "  "))
     for polarity, heading in SECTIONS:
         group = [f for f in report.findings if f.polarity == polarity]
         if group:

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     # Engine
     rules_dir: Path = _PROJECT_ROOT / "rules"
     models_dir: Path = _PROJECT_ROOT / "models" / "pipeline"
+    pagetype_dir: Path = _PROJECT_ROOT / "models" / "pagetype"
     max_document_bytes: int = Field(5_000_000, gt=0, description="Bytes of one page analysed.")
     max_text_chars: int = Field(1_000_000, gt=0, description="Characters of text per page.")
     min_words: int = Field(40, ge=0, description="Below this a page 'has almost no text'.")

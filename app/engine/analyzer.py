@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from app import __version__
-from app.engine.applicability import ApplicabilityJudge
+from app.engine.applicability import ApplicabilityJudge, PageTypes
 from app.engine.context import ContextResolver, SentenceContext
 from app.engine.findings import Kept, clip_quote, group_window, make_finding, registry_verdict
 from app.engine.identifiers import IdentifierMatch, collect_identifiers, find_all
+from app.engine.language import LanguageDetector
 from app.engine.nlp import NlpArtifacts, NlpEngine, load_or_build
+from app.engine.pagetype import PageTypeModel, offer_sentences
 from app.engine.rulebook import Rule, RuleSet, load_rules
 from app.engine.scoring import Scorer
 from app.engine.types import (
+    Adjustment,
+    ApplicabilityKind,
     Decision,
     Evidence,
     ExtractedPage,
@@ -49,15 +53,26 @@ class Engine:
     """Holds the loaded rules and pipeline; ``analyze`` is pure CPU work and thread-safe."""
 
     def __init__(
-        self, ruleset: RuleSet, nlp: NlpEngine, *, max_text_chars: int = 1_000_000
+        self,
+        ruleset: RuleSet,
+        nlp: NlpEngine,
+        pagetype: PageTypeModel,
+        *,
+        max_text_chars: int = 1_000_000,
     ) -> None:
         self.ruleset = ruleset
         self.nlp = nlp
+        self.pagetype = pagetype
+        self.languages = LanguageDetector()
         self.max_text_chars = max_text_chars
         nlp.nlp.max_length = max(nlp.nlp.max_length, max_text_chars + 1)
         self.context = ContextResolver(ruleset.context)
-        self.applicability = ApplicabilityJudge(ruleset.applicability)
-        self.scorer = Scorer(ruleset.scoring)
+        calibration = pagetype.meta.get("calibration", {})
+        self.applicability = ApplicabilityJudge(
+            ruleset.applicability, pagetype, calibration.get("offers")
+        )
+        self.scorer = Scorer(ruleset.scoring, calibration.get("thresholds"))
+        self.page_type_rules = [r for r in ruleset.rules if r.page_type is not None]
         self.identifier_rules = [
             r for r in ruleset.rules if r.match is not None and r.match.identifiers
         ]
@@ -74,14 +89,27 @@ class Engine:
         }
 
     @classmethod
-    def load(cls, rules_dir: Path, models_dir: Path, *, max_text_chars: int = 1_000_000) -> Engine:
+    def load(
+        cls,
+        rules_dir: Path,
+        models_dir: Path,
+        pagetype_dir: Path,
+        *,
+        max_text_chars: int = 1_000_000,
+    ) -> Engine:
+        """Load rules, pipeline and page-type model; a missing model raises ModelMissingError."""
         ruleset = load_rules(rules_dir)
-        return cls(ruleset, load_or_build(ruleset, models_dir), max_text_chars=max_text_chars)
+        pagetype = PageTypeModel.load(pagetype_dir)
+        nlp = load_or_build(ruleset, models_dir)
+        return cls(ruleset, nlp, pagetype, max_text_chars=max_text_chars)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
         return cls.load(
-            settings.rules_dir, settings.models_dir, max_text_chars=settings.max_text_chars
+            settings.rules_dir,
+            settings.models_dir,
+            settings.pagetype_dir,
+            max_text_chars=settings.max_text_chars,
         )
 
     # -- the whole analysis ---------------------------------------------------------------------
@@ -106,10 +134,15 @@ class Engine:
             )
             for page, art in zip(pages, artifacts, strict=True)
         ]
-        applicability = self.applicability.judge(artifacts)
+        languages = [self.languages.detect(p.text) for p in pages]
+        types = self.applicability.judge(
+            [p.text for p in pages], [p.source for p in pages], languages
+        )
+        applicability = types.applicability
         identifiers = Identifiers()
-        kept, discarded = self._decide(states, applicability.kind, identifiers, explain=explain)
+        kept, discarded = self._decide(states, types.kinds, identifiers, explain=explain)
         findings = self._findings(kept, explain)
+        findings += self._page_type_findings(states, types, explain)
         findings += self._absences(findings, states, applicability.kind)
         score, verdict = self.scorer.score(findings, applicability.kind)
         findings.sort(key=lambda f: (-abs(f.contribution), f.rule_id))
@@ -120,6 +153,7 @@ class Engine:
         all_warnings = list(warnings) + [w for p in pages for w in p.warnings]
         return Report(
             source=source,
+            language=Counter(languages).most_common(1)[0][0] if languages else "en",
             score=score,
             verdict=verdict,
             applicability=applicability,
@@ -173,14 +207,14 @@ class Engine:
             }
         )
 
-    def rule_hits(self, text: str) -> set[str]:
-        """Ids of the rules that fire on one text judged as a clinic's own page (rule examples)."""
+    def rule_hits(self, text: str, page_kind: ApplicabilityKind = "offers_treatment") -> set[str]:
+        """Ids of the rules that fire on one text read as a page of this type (rule examples)."""
         page = ExtractedPage(source="example", text=text, blocks=())
         art = self.nlp.process([text])[0]
         state = _PageState(
             page, art, self.context.index(text, art), [], [s.start for s in art.sentences]
         )
-        kept, _ = self._decide([state], "offers_treatment", Identifiers(), explain=False)
+        kept, _ = self._decide([state], (page_kind,), Identifiers(), explain=False)
         return {f.rule_id for f in self._findings(kept, explain=False)}
 
     # -- candidates and context -----------------------------------------------------------------
@@ -188,14 +222,15 @@ class Engine:
     def _decide(
         self,
         states: list[_PageState],
-        applicability: str,
+        kinds: Sequence[ApplicabilityKind],
         identifiers: Identifiers,
         *,
         explain: bool,
     ) -> tuple[list[Kept], list[Decision]]:
+        """Judge every candidate in the voice of its own page's type."""
         kept: list[Kept] = []
         discarded: list[Decision] = []
-        for index, state in enumerate(states):
+        for index, (state, applicability) in enumerate(zip(states, kinds, strict=True)):
             matches = find_all(state.page.text)
             collect_identifiers(identifiers, state.page, matches)
             for key, start, end, tok_start, tok_end, sent in self._candidates(state, matches):
@@ -277,7 +312,7 @@ class Engine:
             for needed in self.context.site_requirement(applicability, rule):
                 if needed not in present:
                     reason = (
-                        f"the site {applicability.replace('_', ' ')} stem-cell treatment and this "
+                        f"the page {applicability.replace('_', ' ')} stem-cell treatment and this "
                         f"sentence is not in its own voice (no {needed.replace('_', ' ')} word)"
                     )
                     break
@@ -350,6 +385,57 @@ class Engine:
                 )
             )
         return findings
+
+    def _page_type_findings(
+        self, states: list[_PageState], types: PageTypes, explain: bool
+    ) -> list[Finding]:
+        """Selling is itself a sign: a finding weighted by the model's probability, with the
+        sentences that pull the page hardest towards being an offer as its evidence."""
+        out = []
+        for rule in self.page_type_rules:
+            pages = [i for i, kind in enumerate(types.kinds) if kind == rule.page_type]
+            if not pages or rule.page_type is None:
+                continue
+            best = max(pages, key=lambda i: types.results[i].probabilities[rule.page_type])
+            probability = types.results[best].probabilities[rule.page_type]
+            state = states[best]
+            text = state.page.text
+            spans = [(s.start, s.end) for s in state.art.sentences] or [(0, len(text))]
+            limit = self.ruleset.applicability.evidence_sentences
+            evidence = [
+                Evidence(
+                    url=state.page.source,
+                    quote=" ".join(text[start:end].split())[:320],
+                    match=term,
+                    start=start,
+                    end=end,
+                    quote_start=start,
+                )
+                for start, end, term, _ in offer_sentences(self.pagetype, text, spans, limit)
+            ]
+            weight = rule.weight * probability
+            adjustment = Adjustment(
+                modifier="page_type",
+                trigger=f"P({rule.page_type}) = {probability:.2f}",
+                effect="scale",
+                factor=round(probability, 3),
+            )
+            decisions = [
+                Decision(
+                    rule_id=rule.id,
+                    pattern=f"page_type:{rule.page_type}",
+                    match=e.match,
+                    url=e.url,
+                    quote=e.quote,
+                    base_weight=rule.weight,
+                    adjustments=[adjustment],
+                    weight=round(weight, 2),
+                    kept=True,
+                )
+                for e in evidence
+            ]
+            out.append(make_finding(rule, weight, evidence, decisions if explain else None))
+        return out
 
     def _absences(
         self, findings: list[Finding], states: list[_PageState], applicability: str

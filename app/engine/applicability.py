@@ -1,87 +1,116 @@
-"""Does the site offer stem-cell treatment, only discuss it, or is it about something else?
+"""Does each page offer stem-cell treatment, only discuss it, or is it about something else?
 
-Driven by ``rules/applicability.yaml``: weighted cue phrases for the topic, for offering
-("book a consultation", "our protocol") and for discussing ("according to", "researchers").
-Absence signs only count against sites that offer treatment, and news or education pages
-that quote clinics are judged in their own voice.
+The page-type model (``pagetype.py``) gives each page a probability per type; the thresholds in
+``rules/applicability.yaml`` turn them into the page's type, which decides whose voice a sentence
+is in (``page_voice`` and ``site_policy`` in context.yaml). A site offers treatment when any of
+its pages does, and is about something else only when all of them are. The report keeps the
+probabilities and the words that moved them, so a type is never a bare verdict.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from app.engine.nlp import APPLICABILITY_PREFIX, CONTEXT_PREFIX, NlpArtifacts
+from app.engine.pagetype import PageTypeModel, PageTypeResult
 from app.engine.stage_config import ApplicabilityConfig
-from app.engine.types import Applicability
+from app.engine.types import Applicability, ApplicabilityKind, Cue, PageKind
+
+_NAMES = {
+    "offers_treatment": "offering stem-cell treatment",
+    "discusses": "discussing stem-cell treatment without selling it",
+    "unrelated": "about something else",
+}
 
 
-class ApplicabilityJudge:
-    def __init__(self, config: ApplicabilityConfig) -> None:
-        self.weights = {name: spec.weight for name, spec in config.signals.items()}
-        decision = config.decision
-        self.per_phrase_cap = decision.per_phrase_cap
-        self.min_topic = decision.min_topic
-        self.offer_ratio = decision.offer_ratio
-        self.storage_ratio = decision.storage_ratio
+@dataclass(frozen=True, slots=True)
+class PageTypes:
+    """The site's applicability and every page's own reading, in page order."""
 
-    def judge(self, artifacts: Sequence[NlpArtifacts]) -> Applicability:
-        counts: dict[str, Counter[str]] = {name: Counter() for name in self.weights}
-        offered = 0  # topic cues in the site's own, affirmative voice ("our stem cell protocol")
-        for art in artifacts:
-            voiced, negated = _voice_sentences(art)
-            for hit in art.triggers:
-                if not hit.key.startswith(APPLICABILITY_PREFIX):
-                    continue
-                signal, phrase = hit.key[len(APPLICABILITY_PREFIX) :].split("|", 1)
-                if signal in counts:
-                    counts[signal][phrase.lower()] += 1
-                if signal == "topic" and hit.sent in voiced and hit.sent not in negated:
-                    offered += 1
-        scores = {
-            name: self.weights[name] * sum(min(n, self.per_phrase_cap) for n in c.values())
-            for name, c in counts.items()
-        }
-        topic, offers, discusses = (scores.get(k, 0.0) for k in ("topic", "offer", "discuss"))
-        # The treatment named in the site's own voice ("unsere Stammzelltherapie") is itself an
-        # offer, in whatever language the booking words are.
-        offers += self.weights.get("offer", 1.0) * min(offered, self.per_phrase_cap)
-        storage = scores.get("storage", 0.0)
-        # A short page can name the treatment only once or twice, but if it does so in its own
-        # voice ("nuestro tratamiento con células madre") it is about that treatment.
-        if topic < self.min_topic and not offered:
-            kind = "unrelated"
-            reasons = [f"stem-cell or regenerative treatment is barely mentioned ({topic:g} cues)"]
-        elif self.storage_ratio and storage >= topic * self.storage_ratio and storage > offers:
-            kind = "unrelated"
-            reasons = [
-                f"the site sells cell storage (banking), not treatment ({storage:g} storage cues "
-                f"vs {topic:g} topic and {offers:g} offering cues)"
-            ]
-        elif offers >= discusses * self.offer_ratio and offers > 0:
-            kind = "offers_treatment"
-            reasons = [f"offering cues outweigh discussing cues ({offers:g} vs {discusses:g})"]
-        else:
-            kind = "discusses"
-            reasons = [f"discussing cues outweigh offering cues ({discusses:g} vs {offers:g})"]
-        if offered:
-            reasons.append(f"the treatment is named in the site's own voice ×{offered}")
-        for name in ("offer", "discuss", "topic", "storage"):
-            top = ", ".join(f"“{p}” ×{n}" for p, n in counts.get(name, Counter()).most_common(4))
-            if top:
-                reasons.append(f"{name}: {top}")
-        return Applicability(
-            kind=kind, offers_score=offers, discusses_score=discusses, reasons=reasons
+    applicability: Applicability
+    results: tuple[PageTypeResult, ...]
+    kinds: tuple[ApplicabilityKind, ...]
+
+    @property
+    def selling_page(self) -> int:
+        """Index of the page most likely to be an offer."""
+        return max(
+            range(len(self.results)),
+            key=lambda i: self.results[i].probabilities["offers_treatment"],
         )
 
 
-def _voice_sentences(art: NlpArtifacts) -> tuple[set[int], set[int]]:
-    """Sentences with the site's first-person voice, and sentences with a negation."""
-    voiced: set[int] = set()
-    negated: set[int] = set()
-    for hit in art.triggers:
-        if hit.key.startswith(f"{CONTEXT_PREFIX}first_person|"):
-            voiced.add(hit.sent)
-        elif hit.key.startswith(f"{CONTEXT_PREFIX}negated|"):
-            negated.add(hit.sent)
-    return voiced, negated
+class ApplicabilityJudge:
+    def __init__(
+        self, config: ApplicabilityConfig, model: PageTypeModel, offers: float | None = None
+    ) -> None:
+        """``offers``: the threshold calibrated by ``make train`` (it replaces the one in
+        applicability.yaml, which serves a model trained without calibration)."""
+        self.config = config
+        self.model = model
+        self.offers = offers if offers is not None else config.offers
+
+    def page_kind(self, result: PageTypeResult) -> ApplicabilityKind:
+        if result.probabilities["offers_treatment"] >= self.offers:
+            return "offers_treatment"
+        if result.probabilities["unrelated"] >= self.config.unrelated:
+            return "unrelated"
+        return "discusses"
+
+    def judge(
+        self, texts: Sequence[str], urls: Sequence[str], languages: Sequence[str]
+    ) -> PageTypes:
+        results = tuple(self.model.predict(t, cues=self.config.cues_shown) for t in texts)
+        if not results:
+            empty = Applicability(kind="unrelated", offers_score=0.0, discusses_score=0.0)
+            return PageTypes(empty, (), ())
+        kinds = tuple(self.page_kind(r) for r in results)
+        site: ApplicabilityKind = "discusses"
+        if "offers_treatment" in kinds:
+            site = "offers_treatment"
+        elif all(k == "unrelated" for k in kinds):
+            site = "unrelated"
+        types = PageTypes(
+            Applicability(kind=site, offers_score=0, discusses_score=0), results, kinds
+        )
+        best = types.selling_page
+        chosen = results[best]
+        cues = chosen.topic_cues if site == "unrelated" else chosen.offer_cues
+        direction = ("on_topic", "off_topic") if site == "unrelated" else ("offers", "discusses")
+        reasons = [
+            f"the page-type model reads {urls[best]} as {_NAMES[kinds[best]]} "
+            f"(P(offers) {chosen.probabilities['offers_treatment']:.2f}, "
+            f"P(discusses) {chosen.probabilities['discusses']:.2f}, "
+            f"P(unrelated) {chosen.probabilities['unrelated']:.2f})"
+        ]
+        if len(results) > 1:
+            counts = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
+            reasons.append(
+                "pages: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
+            )
+        applicability = Applicability(
+            kind=site,
+            offers_score=round(chosen.probabilities["offers_treatment"], 4),
+            discusses_score=round(chosen.probabilities["discusses"], 4),
+            probabilities={k: round(v, 4) for k, v in chosen.probabilities.items()},
+            cues=[
+                Cue(
+                    term=c.term,
+                    direction=direction[0] if c.contribution > 0 else direction[1],
+                    contribution=round(c.contribution, 3),
+                    url=urls[best],
+                )
+                for c in cues
+            ],
+            pages=[
+                PageKind(
+                    url=url,
+                    kind=kind,
+                    probabilities={k: round(v, 4) for k, v in r.probabilities.items()},
+                    language=lang,
+                )
+                for url, kind, r, lang in zip(urls, kinds, results, languages, strict=True)
+            ],
+            reasons=reasons,
+        )
+        return PageTypes(applicability, results, kinds)

@@ -86,6 +86,8 @@ class ContextResolver:
         self.quoted_match = quotes.match_inside
         # Modifiers whose trigger applies even inside the match ("call now" is own voice).
         self.self_evident = set(config.self_evident)
+        # Page type -> modifiers every unquoted sentence of such a page has (a seller's voice).
+        self.page_voice = config.page_voice
 
     def index(self, text: str, artifacts: NlpArtifacts) -> SentenceContext:
         """Group a page's triggers by sentence, dropping those that a pseudo-trigger covers."""
@@ -140,8 +142,8 @@ class ContextResolver:
     ) -> list[tuple[str, str]]:
         """Return (modifier, trigger text) pairs that apply to tokens [tok_start, tok_end).
 
-        ``span`` is the match's character span, ``applicability`` the site kind; both are used
-        only for quotation marks.
+        ``span`` is the match's character span, ``applicability`` the page's type; they decide
+        quotation marks and the page's own voice.
         """
         found: list[tuple[str, str]] = []
         seen: set[str] = set()
@@ -173,9 +175,14 @@ class ContextResolver:
                 continue
             seen.add(trig.modifier)
             found.append((trig.modifier, trig.text))
+        quoted = span is not None and ctx.quoted(*span)
         quoted_as = self.quoted_match.get(applicability or "")
-        if quoted_as and span is not None and quoted_as not in seen and ctx.quoted(*span):
+        if quoted_as and quoted and quoted_as not in seen:
             found.append((quoted_as, "quotation marks"))
+        for name in self.page_voice.get(applicability or "", ()):
+            if name not in seen and not quoted:
+                seen.add(name)
+                found.append((name, "the page sells, so its unattributed sentences are its own"))
         if question:
             found.append(("question", "?"))
         return found

@@ -21,14 +21,13 @@ from spacy.language import Language
 from app import __version__
 from app.engine import factories  # noqa: F401  (registers the component factories)
 from app.engine.rulebook import RuleSet
-from app.engine.stage_config import ApplicabilityConfig, ContextConfig
+from app.engine.stage_config import ContextConfig
 
 log = logging.getLogger(__name__)
 
 # Bump when the way rules compile into patterns changes, so saved pipelines are rebuilt.
-PIPELINE_FORMAT = 8
+PIPELINE_FORMAT = 9
 CONTEXT_PREFIX = "ctx|"
-APPLICABILITY_PREFIX = "app|"
 META_KEY = "redflags"
 
 
@@ -116,10 +115,7 @@ def build_pipeline(ruleset: RuleSet) -> Language:
     )
     lemmatizer.initialize()
     rule_terms.initialize(patterns=_rule_patterns(ruleset, nlp, lemmatizer))
-    context_terms.initialize(
-        patterns=_context_patterns(ruleset.context, nlp)
-        + _applicability_patterns(ruleset.applicability, nlp)
-    )
+    context_terms.initialize(patterns=_context_patterns(ruleset.context, nlp))
     nlp.meta["name"] = "redflags"
     nlp.meta["version"] = __version__
     nlp.meta[META_KEY] = {
@@ -181,14 +177,6 @@ def _context_patterns(config: ContextConfig, nlp: Language) -> list[dict[str, An
         for phrase in getattr(config, kind):
             patterns.append(_phrase(f"{CONTEXT_PREFIX}{kind}|{phrase}", phrase, nlp, None))
     return patterns
-
-
-def _applicability_patterns(config: ApplicabilityConfig, nlp: Language) -> list[dict[str, Any]]:
-    return [
-        _phrase(f"{APPLICABILITY_PREFIX}{signal}|{phrase}", phrase, nlp, None)
-        for signal, spec in config.signals.items()
-        for phrase in spec.phrases
-    ]
 
 
 def _phrase(key: str, phrase: str, nlp: Language, lemmatizer: Any | None) -> dict[str, Any]:

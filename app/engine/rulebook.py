@@ -26,6 +26,7 @@ from app.engine.types import (
     CATEGORIES,
     MITIGATING_CATEGORIES,
     RED_FLAG_CATEGORIES,
+    ApplicabilityKind,
     BlockKind,
     Polarity,
 )
@@ -136,6 +137,11 @@ class Rule(Strict):
     registry_verdict: Literal["red_flag", "patient_funded", "supports_legitimacy"] | None = Field(
         None, description="Registry rules: fire on this verdict of a trial-registry check."
     )
+    page_type: ApplicabilityKind | None = Field(
+        None,
+        description="Page-type rules: fire when the page-type model reads a page as this type; "
+        "the weight is scaled by the model's probability.",
+    )
     context: ContextPolicy = Field(default_factory=ContextPolicy)
     examples: Examples = Field(default_factory=Examples)
 
@@ -166,9 +172,12 @@ class Rule(Strict):
         if self.polarity == "absence":
             if not self.absent or self.match is not None:
                 raise ValueError("an absence rule lists `absent` categories and has no `match`")
-        elif self.registry_verdict is not None:
-            if self.match is not None:
-                raise ValueError("a registry rule has `registry_verdict` and no `match`")
+        elif self.registry_verdict is not None or self.page_type is not None:
+            if self.match is not None or (self.registry_verdict and self.page_type):
+                raise ValueError(
+                    "a registry rule has `registry_verdict`, a page-type rule has `page_type`; "
+                    "either has no `match`"
+                )
         elif self.match is None:
             raise ValueError("this rule needs a `match`")
         return self

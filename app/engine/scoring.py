@@ -16,10 +16,14 @@ SIGN = {"red_flag": 1.0, "absence": 1.0, "mitigating": -1.0}
 
 
 class Scorer:
-    def __init__(self, config: ScoringConfig) -> None:
+    def __init__(self, config: ScoringConfig, calibrated: dict[str, float] | None = None) -> None:
+        """``calibrated`` thresholds (from the page-type model's meta, set by ``make train`` on
+        the real corpus) replace the hand-set ones in scoring.yaml."""
         self.decay = config.decay
-        self.high = config.thresholds.high_risk
-        self.caution = config.thresholds.caution
+        thresholds = calibrated or config.thresholds.model_dump()
+        self.high = float(thresholds["high_risk"])
+        self.caution = float(thresholds["caution"])
+        self.seller_floor = config.seller_floor
         self.factors = config.applicability_factors
         self.summaries = config.summaries
         self.category_names = config.category_names
@@ -45,6 +49,11 @@ class Scorer:
             return score, "high_risk"
         if score >= self.caution:
             return score, "caution"
+        reassured = any(f.polarity == "mitigating" and f.contribution < 0 for f in findings)
+        if applicability == "offers_treatment" and self.seller_floor and not reassured:
+            # Selling unproven cells is the sign; only a reassuring sign (a registration, an
+            # IND, stated risks) can leave a seller below caution.
+            return score, self.seller_floor
         return score, "low_risk"
 
     def summary(self, verdict: Verdict, applicability: str | None, findings: list[Finding]) -> str:

@@ -35,25 +35,31 @@ class ContextConfig(_Strict):
     pseudo: list[str] = Field(default_factory=list)
     terminators: list[str] = Field(default_factory=list)
     site_policy: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    page_voice: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Modifiers every unquoted sentence of a page of this type has: on a page "
+        "that sells, each sentence nobody else is said to have written is the seller's own.",
+    )
     quotes: QuotesConfig = Field(default_factory=QuotesConfig)
     self_evident: list[str] = Field(default_factory=list)
 
 
-class SignalConfig(_Strict):
-    weight: float = Field(1.0, ge=0)
-    phrases: list[str] = Field(min_length=1)
-
-
-class DecisionConfig(_Strict):
-    per_phrase_cap: int = Field(3, ge=1)
-    min_topic: float = Field(2, ge=0)
-    offer_ratio: float = Field(1.0, gt=0)
-    storage_ratio: float = Field(0.0, ge=0)
-
-
 class ApplicabilityConfig(_Strict):
-    signals: dict[str, SignalConfig]
-    decision: DecisionConfig = Field(default_factory=DecisionConfig)
+    """How the page-type model's probabilities become a page's and a site's type."""
+
+    offers: float = Field(
+        0.5, gt=0, lt=1, description="A page offers treatment at this P(offers_treatment)."
+    )
+    unrelated: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="A site is about something else when every page's P(unrelated) reaches this.",
+    )
+    cues_shown: int = Field(8, ge=0, le=50)
+    evidence_sentences: int = Field(
+        3, ge=1, le=10, description="Sentences quoted as what makes a page an offer."
+    )
 
 
 class Thresholds(_Strict):
@@ -63,6 +69,9 @@ class Thresholds(_Strict):
 
 class ScoringConfig(_Strict):
     decay: float = Field(0.5, gt=0, le=1)
+    seller_floor: Literal["caution", "high_risk"] | None = Field(
+        "caution", description="The least verdict a site that sells cell treatment gets."
+    )
     thresholds: Thresholds = Field(default_factory=Thresholds)
     applicability_factors: dict[str, dict[str, float]] = Field(default_factory=dict)
     category_names: dict[str, str] = Field(default_factory=dict)

@@ -30,6 +30,7 @@ Verdict = Literal["high_risk", "caution", "low_risk", "not_applicable", "unreada
 ApplicabilityKind = Literal["offers_treatment", "discusses", "unrelated"]
 
 RED_FLAG_CATEGORIES = (
+    "sells_cell_treatment",
     "cure_claim",
     "price_or_payment",
     "fda_status_misleading",
@@ -190,10 +191,33 @@ class TrialCheck(BaseModel):
     patient_funded: bool = False
 
 
+class Cue(BaseModel):
+    """A word or word pair that moved the page-type model, and how far (log-odds)."""
+
+    term: str
+    direction: Literal["offers", "discusses", "on_topic", "off_topic"]
+    contribution: float
+    url: str = Field(description="The page whose text holds the cue.")
+
+
+class PageKind(BaseModel):
+    """The page-type model's reading of one page."""
+
+    url: str
+    kind: ApplicabilityKind
+    probabilities: dict[str, float]
+    language: str
+
+
 class Applicability(BaseModel):
     kind: ApplicabilityKind
-    offers_score: float
-    discusses_score: float
+    offers_score: float = Field(description="P(offers_treatment) of the site's most selling page.")
+    discusses_score: float = Field(description="P(discusses) of that page.")
+    probabilities: dict[str, float] = Field(
+        default_factory=dict, description="The page-type model's probabilities for that page."
+    )
+    cues: list[Cue] = Field(default_factory=list, description="What moved the model most.")
+    pages: list[PageKind] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)
 
 
@@ -212,6 +236,9 @@ class PageInfo(BaseModel):
 
 class Report(BaseModel):
     source: str
+    language: str = Field(
+        "en", description="ISO 639-1 code of the language most of the site's pages are in."
+    )
     score: int = Field(ge=0, le=100)
     verdict: Verdict
     applicability: Applicability | None

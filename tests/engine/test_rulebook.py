@@ -95,7 +95,8 @@ def test_missing_folder(tmp_path: Path) -> None:
             "context.yaml: modifiers.negated.max_tokns",
         ),
         ("scoring.yaml", ("decay: 0.5", "decay: 5"), "scoring.yaml: decay"),
-        ("applicability.yaml", ("per_phrase_cap:", "per_phrase_capp:"), "decision.per_phrase_capp"),
+        ("applicability.yaml", ("cues_shown:", "cues_shwn:"), "applicability.yaml: cues_shwn"),
+        ("applicability.yaml", ("offers: 0.5", "offers: 1.5"), "applicability.yaml: offers"),
     ],
 )
 def test_stage_config_files_are_checked(

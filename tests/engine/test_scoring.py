@@ -72,7 +72,8 @@ def test_absence_signs_do_not_count_on_discussing_sites() -> None:
         (60, "offers_treatment", "high_risk"),
         (50, "offers_treatment", "high_risk"),
         (49, "offers_treatment", "caution"),
-        (10, "offers_treatment", "low_risk"),
+        (10, "offers_treatment", "caution"),  # a site that sells is never low risk
+        (10, "discusses", "low_risk"),
         (60, "unrelated", "not_applicable"),
     ],
 )

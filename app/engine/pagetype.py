@@ -1,0 +1,187 @@
+"""The page-type model: how likely a page is to offer cell treatment, discuss it, or be unrelated.
+
+A pair of logistic regressions over word and word-pair features, trained on labelled real pages
+by ``redflags train`` and saved under ``models/pagetype`` as plain JSON (terms, idf, weights),
+so loading needs neither scikit-learn nor pickle and every probability decomposes exactly into
+the cues that moved it: a cue's contribution is its feature value times its weight, in log-odds.
+
+Two heads, chained: ``topic`` (is the page about stem-cell or regenerative cell treatment at
+all?) and ``offers`` (given that it is, does the page sell it to consumers, or report on, teach
+or warn about it?). P(offers_treatment) = P(topic) x P(offers | topic).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MODEL_FILE = "model.json"
+META_FILE = "meta.json"
+FORMAT = 1
+REBUILD_HINT = "run `make train` (or `redflags train`) to build it"
+
+_TOKEN = re.compile(r"[^\W\d_]+|\d+|[$€£¥]")
+
+
+class ModelMissingError(RuntimeError):
+    """The trained page-type model is absent or unreadable: the engine cannot start without it."""
+
+
+def _fold(word: str) -> str:
+    folded = unicodedata.normalize("NFKD", word.lower())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return "#" if folded.isdigit() else folded
+
+
+def tokens(text: str) -> list[str]:
+    """Lowercase words without accents ("células" and "celulas" are one word); numbers as #."""
+    return [_fold(t) for t in _TOKEN.findall(text)]
+
+
+def locate(text: str, start: int, end: int, term: str) -> str:
+    """The words of ``text[start:end]`` that a term (one word or a pair) was counted from."""
+    found = [(_fold(m.group(0)), m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
+    want = term.split(" ")
+    for i in range(len(found) - len(want) + 1):
+        if [w for w, _, _ in found[i : i + len(want)]] == want:
+            return text[found[i][1] : found[i + len(want) - 1][2]]
+    return ""
+
+
+def terms(text: str) -> list[str]:
+    """The features the model counts: every word and every pair of neighbouring words."""
+    words = tokens(text)
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """One word or word pair and how far it moved a head's log-odds (+ towards the head's yes)."""
+
+    term: str
+    contribution: float
+
+
+@dataclass(frozen=True, slots=True)
+class PageTypeResult:
+    probabilities: dict[str, float]  # offers_treatment, discusses, unrelated; they sum to 1
+    p_topic: float
+    p_offers: float  # P(offers | topic)
+    offer_cues: tuple[Cue, ...]  # the cues that moved P(offers | topic) most, either way
+    topic_cues: tuple[Cue, ...]
+
+    @property
+    def kind(self) -> str:
+        return max(self.probabilities, key=lambda k: self.probabilities[k])
+
+
+class _Head:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.intercept = float(spec["intercept"])
+        self.weights: dict[str, float] = {t: float(w) for t, w in spec["weights"].items()}
+
+    def logit(self, features: dict[str, float]) -> tuple[float, list[Cue]]:
+        cues = [
+            Cue(term, value * self.weights[term])
+            for term, value in features.items()
+            if term in self.weights
+        ]
+        return self.intercept + sum(c.contribution for c in cues), cues
+
+
+class PageTypeModel:
+    """The loaded artefact. ``predict`` is pure CPU work on the first ``max_chars`` of a page."""
+
+    def __init__(self, model: dict[str, Any], meta: dict[str, Any]) -> None:
+        self.meta = meta
+        self.max_chars = int(model["max_chars"])
+        self.idf: dict[str, float] = {t: float(v) for t, v in model["idf"].items()}
+        self.topic = _Head(model["heads"]["topic"])
+        self.offers = _Head(model["heads"]["offers"])
+
+    @classmethod
+    def load(cls, folder: Path) -> PageTypeModel:
+        try:
+            model = json.loads((folder / MODEL_FILE).read_text(encoding="utf-8"))
+            meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ModelMissingError(
+                f"the page-type model is missing ({exc.filename}); {REBUILD_HINT}"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise ModelMissingError(
+                f"the page-type model in {folder} cannot be read ({exc}); {REBUILD_HINT}"
+            ) from None
+        if model.get("format") != FORMAT:
+            raise ModelMissingError(
+                f"the page-type model in {folder} has format {model.get('format')!r}, this "
+                f"engine reads format {FORMAT}; {REBUILD_HINT}"
+            )
+        return cls(model, meta)
+
+    def features(self, text: str) -> dict[str, float]:
+        """Sublinear term frequency times idf, L2-normalised (as scikit-learn's TfidfVectorizer
+        with ``sublinear_tf=True``): long pages do not outvote short ones."""
+        counts = Counter(t for t in terms(text[: self.max_chars]) if t in self.idf)
+        values = {t: (1.0 + math.log(n)) * self.idf[t] for t, n in counts.items()}
+        norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
+        return {t: v / norm for t, v in values.items()}
+
+    def predict(self, text: str, *, cues: int = 8) -> PageTypeResult:
+        features = self.features(text)
+        topic_logit, topic_cues = self.topic.logit(features)
+        offers_logit, offer_cues = self.offers.logit(features)
+        p_topic, p_offers = _sigmoid(topic_logit), _sigmoid(offers_logit)
+        probabilities = {
+            "offers_treatment": p_topic * p_offers,
+            "discusses": p_topic * (1.0 - p_offers),
+            "unrelated": 1.0 - p_topic,
+        }
+        return PageTypeResult(
+            probabilities=probabilities,
+            p_topic=p_topic,
+            p_offers=p_offers,
+            offer_cues=_strongest(offer_cues, cues),
+            topic_cues=_strongest(topic_cues, cues),
+        )
+
+
+def offer_sentences(
+    model: PageTypeModel, text: str, spans: Sequence[tuple[int, int]], n: int
+) -> list[tuple[int, int, str, float]]:
+    """The ``n`` sentences whose words pull hardest towards "offers", in page order.
+
+    Each is (start, end, the words of its strongest cue as written, the sentence's summed pull):
+    the model's reading traced back to sentences a person can check, as evidence that a page
+    sells."""
+    features = model.features(text)
+    weights = model.offers.weights
+    pull = {t: v * weights[t] for t, v in features.items() if weights.get(t, 0.0) > 0}
+    scored = []
+    for start, end in spans:
+        if start >= model.max_chars:
+            break
+        found = [(pull[t], t) for t in set(terms(text[start:end])) if t in pull]
+        if found:
+            total = sum(p for p, _ in found)
+            scored.append((start, end, locate(text, start, end, max(found)[1]), total))
+    best = sorted(scored, key=lambda s: -s[3])[:n]
+    return sorted(best)
+
+
+def _strongest(cues: list[Cue], n: int) -> tuple[Cue, ...]:
+    return tuple(sorted(cues, key=lambda c: -abs(c.contribution))[:n])
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)

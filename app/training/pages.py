@@ -1,0 +1,18 @@
+"""Labelled samples as the pages the engine reads (the cache holds plain text)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.engine.extract import extract_document
+from app.engine.types import ExtractedPage
+from app.training.corpus import Sample
+
+
+def sample_page(sample: Sample) -> ExtractedPage:
+    return extract_document(sample.text.encode("utf-8"), sample.id, content_type="text/plain")
+
+
+def entry_text(path: Path) -> str:
+    """A dev-corpus page's extracted text (the model learns from what the engine will see)."""
+    return extract_document(path.read_bytes(), str(path), content_type="text/html").text

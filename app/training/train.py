@@ -1,0 +1,167 @@
+"""``redflags train`` / ``make train``: page-type model and score thresholds from labelled pages.
+
+1. The regularisation is chosen by 5-fold cross-validation grouped by host.
+2. Every page is scored by the whole engine with the page-type model of the fold that did not
+   see its host; the verdict thresholds are set on those out-of-fold scores, so that a low page
+   (news, research, regulators) is flagged at most ``MAX_LOW_FLAGGED`` of the time.
+3. The final model is fitted on every page and saved with a meta that records what it was
+   trained on (the labels' SHA-1, counts, library versions) and the cross-validated figures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.engine.analyzer import Engine
+from app.engine.nlp import NlpEngine
+from app.engine.pagetype import META_FILE, MODEL_FILE, PageTypeModel
+from app.engine.rulebook import RuleSet
+from app.engine.types import Report
+from app.training import pagetype as fitting
+from app.training.corpus import Sample, dev_samples, read_labels, real_samples, sha1
+from app.training.pages import sample_page
+
+MAX_LOW_FLAGGED = 0.05  # caution or worse on at most this share of low pages
+MAX_LOW_OFFERS = 0.05  # typed as selling (hence at least caution) on at most this share
+MAX_LOW_HIGH_RISK = 0.01  # high_risk on at most this share of low pages
+
+
+@dataclass(frozen=True)
+class Paths:
+    labels: Path
+    cache: Path
+    dev: Path | None
+    out: Path
+
+
+def load_samples(paths: Paths, extract: Callable[[Path], str]) -> tuple[list[Sample], list[str]]:
+    real, missing = real_samples(read_labels(paths.labels), paths.cache)
+    dev = dev_samples(paths.dev, extract) if paths.dev and paths.dev.is_dir() else []
+    return real + dev, missing
+
+
+def oof_reports(
+    samples: Sequence[Sample], c: float, ruleset: RuleSet, nlp: NlpEngine, offers: float
+) -> list[Report]:
+    """Each page's report from an engine whose page-type model never saw the page's host."""
+    reports: list[Report | None] = [None] * len(samples)
+    meta = {"calibration": {"offers": offers}}
+    for train, test in fitting.folds(samples):
+        fitted = fitting.fit([samples[i] for i in train], c)
+        engine = Engine(ruleset, nlp, PageTypeModel(fitted.model, meta))
+        for i in test:
+            reports[i] = engine.analyze([sample_page(samples[i])], samples[i].id)
+    return [r for r in reports if r is not None]
+
+
+def choose_offers(samples: Sequence[Sample], p_offers: Sequence[float]) -> float:
+    """The lowest P(offers) from 0.5 up at which few enough low pages read as selling."""
+    lows = [p for x, p in zip(samples, p_offers, strict=True) if x.expected_risk == "low"]
+    for step in range(50, 100):
+        t = step / 100
+        if sum(p >= t for p in lows) <= MAX_LOW_OFFERS * len(lows):
+            return t
+    return 0.99
+
+
+def choose_thresholds(
+    samples: Sequence[Sample], reports: Sequence[Report], floor: dict[str, float]
+) -> dict[str, float]:
+    """The lowest score thresholds that keep false alarms on low pages within the goals; a low
+    page typed as selling is flagged whatever its score (the seller floor). Calibration only
+    raises the hand-set thresholds of scoring.yaml (``floor``), never lowers them."""
+    lows = [r for x, r in zip(samples, reports, strict=True) if x.expected_risk == "low"]
+    sellers = {
+        id(r) for r in lows if r.applicability and r.applicability.kind == "offers_treatment"
+    }
+
+    def lowest(share: float, floor: bool) -> int:
+        for t in range(1, 101):
+            flagged = sum(r.score >= t or (floor and id(r) in sellers) for r in lows)
+            if flagged <= share * len(lows):
+                return t
+        return 100
+
+    caution = max(lowest(MAX_LOW_FLAGGED, floor=True), floor["caution"])
+    high = max(lowest(MAX_LOW_HIGH_RISK, floor=False), floor["high_risk"], caution + 1)
+    return {"caution": caution, "high_risk": high}
+
+
+def train(
+    paths: Paths,
+    ruleset: RuleSet,
+    nlp: NlpEngine,
+    extract: Callable[[Path], str],
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    samples, missing = load_samples(paths, extract)
+    if missing:
+        log(f"{len(missing)} labelled pages have no cached text and are left out: {missing[:10]}")
+    log(f"training on {len(samples)} pages")
+    c, grid = fitting.choose_c(samples, log)
+    oof = fitting.out_of_fold(samples, c)
+    p_offers = [m.predict(samples[i].text).probabilities["offers_treatment"] for i, m in oof]
+    offers = choose_offers(samples, p_offers)
+    reports = oof_reports(samples, c, ruleset, nlp, offers)
+    scores = [r.score for r in reports]
+    thresholds = choose_thresholds(samples, reports, ruleset.scoring.thresholds.model_dump())
+    real = [i for i, s in enumerate(samples) if s.source == "real"]
+    figures = {
+        "c_grid_auroc": grid,
+        "model_auroc_high_vs_low": round(fitting.offer_auroc(samples, p_offers), 4),
+        "model_auroc_high_vs_low_real": round(
+            fitting.offer_auroc([samples[i] for i in real], [p_offers[i] for i in real]), 4
+        ),
+        "engine_auroc_high_vs_low": round(fitting.offer_auroc(samples, scores), 4),
+        "engine_auroc_high_vs_low_real": round(
+            fitting.offer_auroc([samples[i] for i in real], [scores[i] for i in real]), 4
+        ),
+    }
+    log(f"chosen C={c}; out-of-fold {json.dumps(figures)}")
+    log(f"P(offers) threshold {offers}; score thresholds {thresholds}")
+    final = fitting.fit(samples, c)
+    meta = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "labels_sha1": sha1(paths.labels.read_text(encoding="utf-8")),
+        "dev_labels_sha1": (
+            sha1((paths.dev / "labels.jsonl").read_text(encoding="utf-8")) if paths.dev else None
+        ),
+        "rules_version": ruleset.version,
+        "pages": len(samples),
+        "pages_without_text": missing,
+        "label_counts": fitting.label_counts(samples),
+        "libraries": fitting.library_versions(),
+        "model": {
+            "kind": "two logistic regressions (topic; offers given topic) over tf-idf words "
+            "and word pairs",
+            "C": c,
+            "max_chars": fitting.MAX_CHARS,
+            "min_df": fitting.MIN_DF,
+            "terms": len(final.model["idf"]),
+        },
+        "cross_validation": {"folds": fitting.FOLDS, "grouped_by": "host", **figures},
+        "calibration": {
+            "offers": offers,
+            "thresholds": thresholds,
+            "goal": {
+                "low_pages_typed_offers_at_most": MAX_LOW_OFFERS,
+                "low_pages_flagged_at_most": MAX_LOW_FLAGGED,
+                "low_pages_high_risk_at_most": MAX_LOW_HIGH_RISK,
+            },
+            "on": "out-of-fold whole-engine scores of every training page",
+        },
+    }
+    paths.out.mkdir(parents=True, exist_ok=True)
+    (paths.out / MODEL_FILE).write_text(
+        json.dumps(final.model, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
+        encoding="utf-8",
+    )
+    (paths.out / META_FILE).write_text(
+        json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return meta

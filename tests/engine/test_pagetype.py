@@ -1,0 +1,104 @@
+"""The page-type stage on its own: the saved artefact, its meta and the arithmetic of a reading."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.engine.analyzer import Engine
+from app.engine.pagetype import (
+    META_FILE,
+    MODEL_FILE,
+    ModelMissingError,
+    PageTypeModel,
+    locate,
+    terms,
+    tokens,
+)
+from app.settings import Settings
+from app.training.corpus import sha1
+
+ROOT = Path(__file__).resolve().parents[2]
+LABELS = ROOT / "corpus" / "real" / "labels.jsonl"
+
+
+@pytest.fixture(scope="module")
+def model(settings: Settings) -> PageTypeModel:
+    return PageTypeModel.load(settings.pagetype_dir)
+
+
+def test_the_committed_model_was_trained_on_the_committed_labels(model: PageTypeModel) -> None:
+    assert model.meta["labels_sha1"] == sha1(LABELS.read_text(encoding="utf-8")), (
+        "corpus/real/labels.jsonl changed since the model was trained: run `make train`"
+    )
+
+
+def test_meta_records_data_counts_libraries_and_cross_validated_figures(
+    model: PageTypeModel,
+) -> None:
+    meta = model.meta
+    assert meta["pages"] == sum(meta["label_counts"]["source"].values())
+    assert meta["label_counts"]["source"]["real"] >= 600
+    assert {"python", "scikit-learn", "numpy"} <= set(meta["libraries"])
+    cv = meta["cross_validation"]
+    assert cv["folds"] == 5 and cv["grouped_by"] == "host"
+    assert 0.5 < cv["model_auroc_high_vs_low_real"] <= 1.0
+    thresholds = meta["calibration"]["thresholds"]
+    assert 0 < thresholds["caution"] < thresholds["high_risk"] <= 100
+    assert meta["model"]["terms"] == len(model.idf)
+
+
+def test_a_missing_model_is_a_clear_error_naming_the_command(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with pytest.raises(ModelMissingError, match="make train"):
+        PageTypeModel.load(tmp_path)
+    with pytest.raises(ModelMissingError, match="make train"):
+        Engine.load(settings.rules_dir, settings.models_dir, tmp_path)
+
+
+def test_a_model_of_another_format_is_refused(settings: Settings, tmp_path: Path) -> None:
+    shutil.copy(settings.pagetype_dir / META_FILE, tmp_path / META_FILE)
+    data = json.loads((settings.pagetype_dir / MODEL_FILE).read_text(encoding="utf-8"))
+    data["format"] = 999
+    (tmp_path / MODEL_FILE).write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelMissingError, match="format 999"):
+        PageTypeModel.load(tmp_path)
+
+
+def test_a_reading_decomposes_exactly_into_its_cues(model: PageTypeModel) -> None:
+    text = "Book your stem cell treatment package today. Our clinic treats knees and backs."
+    result = model.predict(text, cues=10_000)
+    assert math.isclose(sum(result.probabilities.values()), 1.0)
+    logit = model.offers.intercept + sum(c.contribution for c in result.offer_cues)
+    assert math.isclose(1 / (1 + math.exp(-logit)), result.p_offers, rel_tol=1e-9)
+    features = model.features(text)
+    assert math.isclose(sum(v * v for v in features.values()), 1.0)
+
+
+def test_words_are_folded_and_paired() -> None:
+    assert tokens("Células MADRE por $9,800") == ["celulas", "madre", "por", "$", "#", "#"]
+    assert "celulas madre" in terms("Células madre")
+
+
+def test_a_cue_is_traced_back_to_the_words_as_written() -> None:
+    text = "Intro. Las Células Madre regeneran. End."
+    assert locate(text, 7, 35, "celulas madre") == "Células Madre"
+    assert locate(text, 7, 35, "not there") == ""
+
+
+def test_a_selling_page_and_a_warning_page_are_told_apart(model: PageTypeModel) -> None:
+    seller = (
+        "Stem cell therapy packages for knee pain and arthritis. Our clinic offers umbilical "
+        "cord stem cell injections. Schedule your free consultation today; financing available."
+    )
+    warning = (
+        "Regulators warned consumers that clinics selling unapproved stem cell injections have "
+        "caused infections. Researchers said controlled trials are still under way, and "
+        "patients should ask whether a study is registered."
+    )
+    assert model.predict(seller).p_offers > 0.5 > model.predict(warning).p_offers
