@@ -19,7 +19,7 @@ from app.engine.applicability import ApplicabilityJudge, PageTypes
 from app.engine.context import ContextResolver, SentenceContext
 from app.engine.findings import Kept, clip_quote, group_window, make_finding, registry_verdict
 from app.engine.identifiers import IdentifierMatch, collect_identifiers, find_all
-from app.engine.language import LanguageDetector
+from app.engine.language import language_detector
 from app.engine.nlp import NlpArtifacts, NlpEngine, load_or_build
 from app.engine.pagetype import PageTypeModel, offer_sentences
 from app.engine.rulebook import Rule, RuleSet, load_rules
@@ -63,7 +63,7 @@ class Engine:
         self.ruleset = ruleset
         self.nlp = nlp
         self.pagetype = pagetype
-        self.languages = LanguageDetector()
+        self.languages = language_detector()
         self.max_text_chars = max_text_chars
         nlp.nlp.max_length = max(nlp.nlp.max_length, max_text_chars + 1)
         self.context = ContextResolver(ruleset.context)
@@ -411,7 +411,9 @@ class Engine:
                     end=end,
                     quote_start=start,
                 )
-                for start, end, term, _ in offer_sentences(self.pagetype, text, spans, limit)
+                for start, end, term, _ in offer_sentences(
+                    self.pagetype, types.results[best], text, spans, limit
+                )
             ]
             weight = rule.weight * probability
             adjustment = Adjustment(

@@ -31,14 +31,6 @@ class PageTypes:
     results: tuple[PageTypeResult, ...]
     kinds: tuple[ApplicabilityKind, ...]
 
-    @property
-    def selling_page(self) -> int:
-        """Index of the page most likely to be an offer."""
-        return max(
-            range(len(self.results)),
-            key=lambda i: self.results[i].probabilities["offers_treatment"],
-        )
-
 
 class ApplicabilityJudge:
     def __init__(
@@ -70,10 +62,7 @@ class ApplicabilityJudge:
             site = "offers_treatment"
         elif all(k == "unrelated" for k in kinds):
             site = "unrelated"
-        types = PageTypes(
-            Applicability(kind=site, offers_score=0, discusses_score=0), results, kinds
-        )
-        best = types.selling_page
+        best = max(range(len(results)), key=lambda i: results[i].probabilities["offers_treatment"])
         chosen = results[best]
         cues = chosen.topic_cues if site == "unrelated" else chosen.offer_cues
         direction = ("on_topic", "off_topic") if site == "unrelated" else ("offers", "discusses")

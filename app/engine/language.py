@@ -5,6 +5,7 @@ to our readers write in, which keeps short pages from being read as a neighbouri
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -23,3 +24,10 @@ class LanguageDetector:
             return default
         language, _ = self._identifier.classify(sample)
         return str(language)
+
+
+@cache
+def language_detector() -> LanguageDetector:
+    """One detector per process: its model takes about a second to load and is read-only
+    (training builds an engine per cross-validation fold)."""
+    return LanguageDetector()

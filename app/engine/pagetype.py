@@ -76,6 +76,7 @@ class PageTypeResult:
     p_offers: float  # P(offers | topic)
     offer_cues: tuple[Cue, ...]  # the cues that moved P(offers | topic) most, either way
     topic_cues: tuple[Cue, ...]
+    features: dict[str, float]  # the page's weighted terms, reused to find evidence sentences
 
     @property
     def kind(self) -> str:
@@ -150,20 +151,24 @@ class PageTypeModel:
             p_offers=p_offers,
             offer_cues=_strongest(offer_cues, cues),
             topic_cues=_strongest(topic_cues, cues),
+            features=features,
         )
 
 
 def offer_sentences(
-    model: PageTypeModel, text: str, spans: Sequence[tuple[int, int]], n: int
+    model: PageTypeModel,
+    reading: PageTypeResult,
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    n: int,
 ) -> list[tuple[int, int, str, float]]:
     """The ``n`` sentences whose words pull hardest towards "offers", in page order.
 
     Each is (start, end, the words of its strongest cue as written, the sentence's summed pull):
     the model's reading traced back to sentences a person can check, as evidence that a page
     sells."""
-    features = model.features(text)
     weights = model.offers.weights
-    pull = {t: v * weights[t] for t, v in features.items() if weights.get(t, 0.0) > 0}
+    pull = {t: v * weights[t] for t, v in reading.features.items() if weights.get(t, 0.0) > 0}
     scored = []
     for start, end in spans:
         if start >= model.max_chars:

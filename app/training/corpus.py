@@ -31,19 +31,6 @@ Kind = Literal[
     "forum",
     "other",
 ]
-FLAGS = (
-    "cure_claim",
-    "price_or_payment",
-    "trial_registration_id",
-    "ind_mentioned",
-    "fda_status_misleading",
-    "many_conditions",
-    "testimonials",
-    "medical_tourism",
-    "safety_minimized",
-    "pay_to_participate",
-    "call_to_action",
-)
 
 
 class Flags(BaseModel):
@@ -63,6 +50,9 @@ class Flags(BaseModel):
 
     def true(self) -> frozenset[str]:
         return frozenset(name for name in FLAGS if getattr(self, name))
+
+
+FLAGS = tuple(Flags.model_fields)
 
 
 class RealLabel(BaseModel):

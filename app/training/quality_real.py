@@ -13,13 +13,14 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sklearn.metrics import roc_auc_score
 
 from app.engine.analyzer import Engine
-from app.engine.nlp import load_or_build
+from app.engine.nlp import NlpEngine, load_or_build
 from app.engine.pagetype import PageTypeModel
-from app.engine.rulebook import load_rules
+from app.engine.rulebook import RuleSet, load_rules
 from app.engine.types import Report
 from app.quality import LABEL_CATEGORIES
 from app.settings import get_settings
@@ -49,10 +50,13 @@ def grep_score(text: str) -> int:
 
 
 def evaluate(
-    real: Sequence[Sample], dev: Sequence[Sample], engine_parts: tuple, meta: dict
+    real: Sequence[Sample],
+    dev: Sequence[Sample],
+    ruleset: RuleSet,
+    nlp: NlpEngine,
+    meta: dict[str, Any],
 ) -> list[Report]:
     """Out-of-fold reports, with the committed model's C and calibration."""
-    ruleset, nlp = engine_parts
     c = float(meta["model"]["C"])
     calibration = {"calibration": meta["calibration"]}
     reports: list[Report | None] = [None] * len(real)
@@ -110,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev = dev_samples(args.dev, entry_text) if args.dev.is_dir() else []
     ruleset = load_rules(settings.rules_dir)
     nlp = load_or_build(ruleset, settings.models_dir)
-    reports = evaluate(real, dev, (ruleset, nlp), model.meta)
+    reports = evaluate(real, dev, ruleset, nlp, model.meta)
     scores = [r.score for r in reports]
     p_offers = [r.applicability.offers_score if r.applicability else 0.0 for r in reports]
     rule_points = [
