@@ -12,6 +12,7 @@ or warn about it?). P(offers_treatment) = P(topic) x P(offers | topic).
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -19,6 +20,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,9 @@ class ModelMissingError(RuntimeError):
     """The trained page-type model is absent or unreadable: the engine cannot start without it."""
 
 
+@lru_cache(maxsize=65_536)
 def _fold(word: str) -> str:
+    # Cached: a page repeats its words, and NFKD per word was a fifth of a reading.
     folded = unicodedata.normalize("NFKD", word.lower())
     folded = "".join(c for c in folded if not unicodedata.combining(c))
     return "#" if folded.isdigit() else folded
@@ -88,13 +92,11 @@ class _Head:
         self.intercept = float(spec["intercept"])
         self.weights: dict[str, float] = {t: float(w) for t, w in spec["weights"].items()}
 
-    def logit(self, features: dict[str, float]) -> tuple[float, list[Cue]]:
-        cues = [
-            Cue(term, value * self.weights[term])
-            for term, value in features.items()
-            if term in self.weights
-        ]
-        return self.intercept + sum(c.contribution for c in cues), cues
+    def logit(self, features: dict[str, float]) -> tuple[float, list[tuple[str, float]]]:
+        """The head's log-odds and every (term, contribution) that makes it up."""
+        weights = self.weights
+        parts = [(t, v * weights[t]) for t, v in features.items() if t in weights]
+        return self.intercept + sum(c for _, c in parts), parts
 
 
 class PageTypeModel:
@@ -181,8 +183,9 @@ def offer_sentences(
     return sorted(best)
 
 
-def _strongest(cues: list[Cue], n: int) -> tuple[Cue, ...]:
-    return tuple(sorted(cues, key=lambda c: -abs(c.contribution))[:n])
+def _strongest(parts: list[tuple[str, float]], n: int) -> tuple[Cue, ...]:
+    # Cue objects only for the few shown: a page has thousands of terms.
+    return tuple(Cue(t, c) for t, c in heapq.nlargest(n, parts, key=lambda p: abs(p[1])))
 
 
 def _sigmoid(x: float) -> float:
