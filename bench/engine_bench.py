@@ -70,7 +70,7 @@ def summarize(runs: Runs, words: int) -> dict[str, float]:
 
 def stage_times(engine: Engine, texts: list[str], repeat: int) -> dict[str, float]:
     """Seconds per stage over all texts (median of runs): make_doc, each pipe, _artifacts."""
-    nlp = engine.nlp.nlp
+    nlp = engine.nlp.pipelines["en"]
     chain = [("tokenizer (make_doc)", nlp.make_doc), *nlp.pipeline, ("_artifacts", _artifacts)]
     runs: list[dict[str, float]] = []
     for _ in range(repeat + 1):  # the first run is the warm-up
@@ -137,7 +137,7 @@ def main() -> None:
     pages = [extract(d, s) for d, s in zip(datas, sources, strict=True)]
     texts = [p.text for p in pages]
     n, words = len(pages), sum(p.word_count for p in pages)
-    make_doc = engine.nlp.nlp.make_doc
+    make_doc = engine.nlp.pipelines["en"].make_doc
     rows = {
         "whole engine (extract+analyze)": measure(
             lambda i: engine.analyze([extract(datas[i], sources[i])], sources[i]), n, repeat

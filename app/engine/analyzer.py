@@ -65,7 +65,7 @@ class Engine:
         self.pagetype = pagetype
         self.languages = language_detector()
         self.max_text_chars = max_text_chars
-        nlp.nlp.max_length = max(nlp.nlp.max_length, max_text_chars + 1)
+        nlp.allow_length(max_text_chars)
         self.context = ContextResolver(ruleset.context)
         calibration = pagetype.meta.get("calibration", {})
         self.applicability = ApplicabilityJudge(
@@ -123,7 +123,8 @@ class Engine:
         warnings: Sequence[str] = (),
     ) -> Report:
         pages = [_cap(page, self.max_text_chars) for page in pages]
-        artifacts = self.nlp.process([p.text for p in pages])
+        languages = [self.languages.detect(p.text) for p in pages]
+        artifacts = self.nlp.process([p.text for p in pages], languages)
         states = [
             _PageState(
                 page,
@@ -134,7 +135,6 @@ class Engine:
             )
             for page, art in zip(pages, artifacts, strict=True)
         ]
-        languages = [self.languages.detect(p.text) for p in pages]
         types = self.applicability.judge(
             [p.text for p in pages], [p.source for p in pages], languages
         )
@@ -207,10 +207,16 @@ class Engine:
             }
         )
 
-    def rule_hits(self, text: str, page_kind: ApplicabilityKind = "offers_treatment") -> set[str]:
-        """Ids of the rules that fire on one text read as a page of this type (rule examples)."""
+    def rule_hits(
+        self,
+        text: str,
+        page_kind: ApplicabilityKind = "offers_treatment",
+        language: str = "en",
+    ) -> set[str]:
+        """Ids of the rules that fire on one text in ``language``, read as a page of this type
+        (rule examples: a one-line example is too short to detect its language reliably)."""
         page = ExtractedPage(source="example", text=text, blocks=())
-        art = self.nlp.process([text])[0]
+        art = self.nlp.process([text], [language])[0]
         state = _PageState(
             page, art, self.context.index(text, art), [], [s.start for s in art.sentences]
         )

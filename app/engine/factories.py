@@ -14,7 +14,6 @@ from typing import Any
 import numpy
 import srsly
 from spacy.attrs import LEMMA, LOWER, NORM, SENT_START
-from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -30,7 +29,8 @@ class LowercaseLemmatizer:
     LEMMA pattern for 'cure' would miss them (measured in notes/platform-facts.md).
     """
 
-    def __init__(self, table: dict[str, str] | None = None) -> None:
+    def __init__(self, language: str = "en", table: dict[str, str] | None = None) -> None:
+        self.language = language
         self.table: dict[str, str] = table or {}
         self._lemma_ids: dict[int, int] = {}  # LOWER hash -> lemma hash, filled as words come
 
@@ -62,12 +62,13 @@ class LowercaseLemmatizer:
     def initialize(self, get_examples: Any = None, nlp: Language | None = None) -> None:
         # spaCy's Table is keyed by string hashes; the package's JSON keeps the words, which a
         # plain dict looks up faster and which we can lowercase.
-        data = resources.files("spacy_lookups_data") / "data" / "en_lemma_lookup.json.gz"
+        name = f"{self.language}_lemma_lookup.json.gz"
+        data = resources.files("spacy_lookups_data") / "data" / name
         with resources.as_file(data) as path:
             table: dict[str, str] = srsly.read_gzip_json(path)
         self.table = {k.lower(): v.lower() for k, v in table.items() if k == k.lower()}
         if not self.table:
-            raise RuntimeError("spacy-lookups-data has no English lemma table")
+            raise RuntimeError(f"spacy-lookups-data has no lemma table {name}")
 
     def to_disk(self, path: Path, *, exclude: tuple[str, ...] = ()) -> None:
         path = Path(path)
@@ -122,6 +123,7 @@ class TermMatcher:
 
     def __init__(self, nlp: Language, spans_key: str) -> None:
         self.vocab = nlp.vocab
+        self.stop_words = frozenset(nlp.Defaults.stop_words)
         self.spans_key = spans_key
         self.patterns: list[dict[str, Any]] = []
         self._reset()
@@ -154,7 +156,7 @@ class TermMatcher:
 
     def _add_tokens(self, key: str, tokens: list[dict[str, Any]]) -> None:
         tokens = [{("NORM" if k == "LEMMA" else k): v for k, v in t.items()} for t in tokens]
-        anchor = _anchor(tokens)
+        anchor = _anchor(tokens, self.stop_words)
         if anchor is None:
             self.free.add(key, [tokens])
             return
@@ -226,7 +228,9 @@ class TermMatcher:
         return self
 
 
-def _anchor(tokens: list[dict[str, Any]]) -> tuple[str, int, str, list[str]] | None:
+def _anchor(
+    tokens: list[dict[str, Any]], stop_words: frozenset[str]
+) -> tuple[str, int, str, list[str]] | None:
     """(side, offset, phrase-matcher attr, words) of the best literal token to look for first.
 
     Candidates are literal tokens at a fixed distance from the pattern's start ("f", counted
@@ -246,7 +250,7 @@ def _anchor(tokens: list[dict[str, Any]]) -> tuple[str, int, str, list[str]] | N
             options.append(("b", offset, *literal))
     if not options:
         return None
-    return min(options, key=lambda o: (sum(v in STOP_WORDS for v in o[3]) / len(o[3]), len(o[3])))
+    return min(options, key=lambda o: (sum(v in stop_words for v in o[3]) / len(o[3]), len(o[3])))
 
 
 def _variable(token: dict[str, Any]) -> bool:
@@ -291,7 +295,7 @@ def _max_length(tokens: list[dict[str, Any]]) -> int:
 
 @Language.factory("redflags_lemmatizer", assigns=["token.lemma"])
 def make_lemmatizer(nlp: Language, name: str) -> LowercaseLemmatizer:
-    return LowercaseLemmatizer()
+    return LowercaseLemmatizer(nlp.lang)
 
 
 @Language.factory("redflags_blocks", assigns=["token.is_sent_start"])

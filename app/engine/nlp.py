@@ -26,7 +26,10 @@ from app.engine.stage_config import ContextConfig
 log = logging.getLogger(__name__)
 
 # Bump when the way rules compile into patterns changes, so saved pipelines are rebuilt.
-PIPELINE_FORMAT = 9
+PIPELINE_FORMAT = 10
+# One pipeline per language with its own tokenizer, lemma table and words; a page in any other
+# language is read by the English one, whose word lists carry a few German words.
+LANGUAGES = ("en", "es")
 CONTEXT_PREFIX = "ctx|"
 META_KEY = "redflags"
 
@@ -59,17 +62,35 @@ class NlpArtifacts:
 
 
 class NlpEngine:
-    """Runs the pipeline and turns each Doc into artifacts."""
+    """Runs each text through its language's pipeline and turns each Doc into artifacts."""
 
-    def __init__(self, nlp: Language) -> None:
-        self.nlp = nlp
+    def __init__(self, pipelines: dict[str, Language]) -> None:
+        if "en" not in pipelines:
+            raise ValueError("the English pipeline is required: it reads every other language")
+        self.pipelines = pipelines
 
     @property
     def meta(self) -> dict[str, Any]:
-        return dict(self.nlp.meta.get(META_KEY, {}))
+        return dict(self.pipelines["en"].meta.get(META_KEY, {}))
 
-    def process(self, texts: Sequence[str]) -> list[NlpArtifacts]:
-        return [_artifacts(doc) for doc in self.nlp.pipe(texts)]
+    def allow_length(self, chars: int) -> None:
+        for nlp in self.pipelines.values():
+            nlp.max_length = max(nlp.max_length, chars + 1)
+
+    def pipeline_for(self, language: str) -> str:
+        return language if language in self.pipelines else "en"
+
+    def process(
+        self, texts: Sequence[str], languages: Sequence[str] | None = None
+    ) -> list[NlpArtifacts]:
+        codes = [self.pipeline_for(c) for c in languages] if languages else ["en"] * len(texts)
+        out: list[NlpArtifacts | None] = [None] * len(texts)
+        for code in dict.fromkeys(codes):
+            indices = [i for i, c in enumerate(codes) if c == code]
+            docs = self.pipelines[code].pipe([texts[i] for i in indices])
+            for i, doc in zip(indices, docs, strict=True):
+                out[i] = _artifacts(doc)
+        return [a for a in out if a is not None]
 
 
 def _artifacts(doc: Any) -> NlpArtifacts:
@@ -101,9 +122,9 @@ def _artifacts(doc: Any) -> NlpArtifacts:
 # --- building and loading ----------------------------------------------------------------------
 
 
-def build_pipeline(ruleset: RuleSet) -> Language:
-    """Assemble the pipeline from the rule packs and the context rules file."""
-    nlp = spacy.blank("en")
+def build_pipeline(ruleset: RuleSet, language: str = "en") -> Language:
+    """Assemble one language's pipeline from the rule packs and the context rules file."""
+    nlp = spacy.blank(language)
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("redflags_blocks")
     lemmatizer = nlp.add_pipe("redflags_lemmatizer")
@@ -114,43 +135,53 @@ def build_pipeline(ruleset: RuleSet) -> Language:
         "redflags_terms", name="context_terms", config={"spans_key": "context"}
     )
     lemmatizer.initialize()
-    rule_terms.initialize(patterns=_rule_patterns(ruleset, nlp, lemmatizer))
-    context_terms.initialize(patterns=_context_patterns(ruleset.context, nlp))
+    rule_terms.initialize(patterns=_rule_patterns(ruleset, nlp, lemmatizer, language))
+    context_terms.initialize(patterns=_context_patterns(ruleset.context, nlp, language))
     nlp.meta["name"] = "redflags"
     nlp.meta["version"] = __version__
     nlp.meta[META_KEY] = {
         "rules_version": ruleset.version,
         "engine_version": __version__,
         "pipeline_format": PIPELINE_FORMAT,
+        "language": language,
         "spacy_version": spacy.__version__,
     }
     return nlp
 
 
 def load_or_build(ruleset: RuleSet, models_dir: Path, *, save: bool = True) -> NlpEngine:
-    """Load the saved pipeline, or rebuild it when missing or built from other rules."""
-    meta_file = models_dir / "meta.json"
+    """Load the saved pipelines (``models_dir/<language>``), rebuilding any that is missing or
+    was built from other rules."""
+    return NlpEngine(
+        {code: _load_or_build(ruleset, models_dir / code, code, save) for code in LANGUAGES}
+    )
+
+
+def _load_or_build(ruleset: RuleSet, folder: Path, language: str, save: bool) -> Language:
+    meta_file = folder / "meta.json"
     if meta_file.is_file():
         meta = json.loads(meta_file.read_text(encoding="utf-8")).get(META_KEY, {})
         expected = (ruleset.version, __version__, PIPELINE_FORMAT)
         found = (meta.get("rules_version"), meta.get("engine_version"), meta.get("pipeline_format"))
         if found == expected:
-            return NlpEngine(spacy.load(models_dir))
-        log.warning("pipeline in %s is stale (other rules or engine); rebuilding", models_dir)
-    nlp = build_pipeline(ruleset)
+            return spacy.load(folder)
+        log.warning("pipeline in %s is stale (other rules or engine); rebuilding", folder)
+    nlp = build_pipeline(ruleset, language)
     if save:
         try:
-            models_dir.mkdir(parents=True, exist_ok=True)
-            nlp.to_disk(models_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            nlp.to_disk(folder)
         except OSError as exc:  # a read-only install can still run from the fresh build
-            log.warning("could not save the pipeline to %s: %s", models_dir, exc)
-    return NlpEngine(nlp)
+            log.warning("could not save the pipeline to %s: %s", folder, exc)
+    return nlp
 
 
-def _rule_patterns(ruleset: RuleSet, nlp: Language, lemmatizer: Any) -> list[dict[str, Any]]:
+def _rule_patterns(
+    ruleset: RuleSet, nlp: Language, lemmatizer: Any, language: str
+) -> list[dict[str, Any]]:
     patterns: list[dict[str, Any]] = []
     for rule in ruleset.rules:
-        spec = rule.match
+        spec = rule.match_for(language)
         if spec is None:
             continue
         for phrase in spec.phrases:
@@ -168,13 +199,14 @@ def _rule_patterns(ruleset: RuleSet, nlp: Language, lemmatizer: Any) -> list[dic
     return patterns
 
 
-def _context_patterns(config: ContextConfig, nlp: Language) -> list[dict[str, Any]]:
+def _context_patterns(config: ContextConfig, nlp: Language, language: str) -> list[dict[str, Any]]:
+    modifiers, pseudo, terminators = config.phrases(language)
     patterns = []
-    for name, modifier in config.modifiers.items():
-        for phrase in modifier.phrases:
+    for name, phrases in modifiers.items():
+        for phrase in phrases:
             patterns.append(_phrase(f"{CONTEXT_PREFIX}{name}|{phrase}", phrase, nlp, None))
-    for kind in ("pseudo", "terminators"):
-        for phrase in getattr(config, kind):
+    for kind, phrases in (("pseudo", pseudo), ("terminators", terminators)):
+        for phrase in phrases:
             patterns.append(_phrase(f"{CONTEXT_PREFIX}{kind}|{phrase}", phrase, nlp, None))
     return patterns
 

@@ -114,8 +114,43 @@ class ContextPolicy(Strict):
 
 
 class Examples(Strict):
-    match: list[str] = Field(default_factory=list)
-    no_match: list[str] = Field(default_factory=list)
+    """Sentences each rule is tested on, through the real pipeline, on both page types."""
+
+    match: list[str] = Field(
+        default_factory=list,
+        description="Fire on any page: the sentence is in the site's own voice (we / our).",
+    )
+    match_when_selling: list[str] = Field(
+        default_factory=list,
+        description="Fire on a page that sells treatment, where every unattributed sentence is "
+        "the seller's; set aside on a page that only discusses it (impersonal claims).",
+    )
+    no_match: list[str] = Field(default_factory=list, description="Fire on no page.")
+
+
+PipelineLanguage = Literal["es"]
+
+
+class LanguageVariant(Strict):
+    """A rule's words and examples in another language, run by that language's pipeline.
+
+    The rule's context policy, weight and texts for the reader are shared: reports stay in
+    English and quote the page's own sentence.
+    """
+
+    match: MatchSpec | None = Field(
+        None, description="None for a rule that finds only identifiers, which any language has."
+    )
+    examples: Examples = Field(default_factory=Examples)
+
+    @field_validator("match")
+    @classmethod
+    def _no_identifiers(cls, match: MatchSpec | None) -> MatchSpec | None:
+        if match is not None and match.identifiers:
+            raise ValueError(
+                "identifiers are found in every language; list them under the rule's own `match`"
+            )
+        return match
 
 
 class Rule(Strict):
@@ -144,6 +179,10 @@ class Rule(Strict):
     )
     context: ContextPolicy = Field(default_factory=ContextPolicy)
     examples: Examples = Field(default_factory=Examples)
+    languages: dict[PipelineLanguage, LanguageVariant] = Field(
+        default_factory=dict,
+        description="The rule in other languages: words to match and examples, by ISO 639-1 code.",
+    )
 
     @field_validator("category")
     @classmethod
@@ -180,7 +219,29 @@ class Rule(Strict):
                 )
         elif self.match is None:
             raise ValueError("this rule needs a `match`")
+        if self.languages and self.match is None:
+            raise ValueError("only a rule with a `match` has `languages`")
+        for code, variant in self.languages.items():
+            theirs = variant.match.group_count if variant.match else None
+            ours = self.match.group_count if self.match else None
+            if theirs is not None and (
+                ours is None
+                or (theirs.min_groups, theirs.within_blocks)
+                != (ours.min_groups, ours.within_blocks)
+            ):
+                # Findings are grouped by the rule's own counts, whatever the page's language.
+                raise ValueError(
+                    f"languages.{code}.match.group_count needs the same min_groups and "
+                    "within_blocks as the rule's own group_count"
+                )
         return self
+
+    def match_for(self, language: str) -> MatchSpec | None:
+        """The words this rule looks for in a page of ``language`` (English by default)."""
+        if language == "en":
+            return self.match
+        variant = self.languages.get(language)  # type: ignore[call-overload]
+        return variant.match if variant else None
 
 
 class RulePack(Strict):

@@ -17,6 +17,7 @@ class ExampleResult:
     expected: bool  # True: the rule must fire; False: it must not
     fired: frozenset[str]
     page_kind: ApplicabilityKind = "offers_treatment"
+    language: str = "en"
 
     @property
     def passed(self) -> bool:
@@ -28,11 +29,19 @@ def run_examples(engine: Engine, only: str | None = None) -> list[ExampleResult]
     for rule in engine.ruleset.rules:
         if only and rule.id != only:
             continue
-        # A match example must fire on a page that sells; a hard negative must fire on no page,
-        # whether the page sells or only discusses treatment.
-        cases = [(t, True, "offers_treatment") for t in rule.examples.match]
-        cases += [(t, False, kind) for t in rule.examples.no_match for kind in PAGE_KINDS]
-        for text, expected, kind in cases:
-            fired = frozenset(engine.rule_hits(text, kind))
-            results.append(ExampleResult(rule.id, text, expected, fired, kind))
+        # Every example runs on both page types: a match in the site's own voice fires on any
+        # page, an impersonal claim only where the page sells, a hard negative on none.
+        sets = [("en", rule.examples)]
+        sets += [(code, variant.examples) for code, variant in rule.languages.items()]
+        for language, examples in sets:
+            cases = [(t, True, kind) for t in examples.match for kind in PAGE_KINDS]
+            cases += [
+                (t, kind == "offers_treatment", kind)
+                for t in examples.match_when_selling
+                for kind in PAGE_KINDS
+            ]
+            cases += [(t, False, kind) for t in examples.no_match for kind in PAGE_KINDS]
+            for text, expected, kind in cases:
+                fired = frozenset(engine.rule_hits(text, kind, language))
+                results.append(ExampleResult(rule.id, text, expected, fired, kind, language))
     return results

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Direction = Literal["forward", "backward", "both"]
 
@@ -30,6 +30,14 @@ class QuotesConfig(_Strict):
     match_inside: dict[str, str] = Field(default_factory=dict)
 
 
+class LanguageContext(_Strict):
+    """A language's trigger words; direction, reach and policies stay those of the modifier."""
+
+    modifiers: dict[str, list[str]] = Field(default_factory=dict)
+    pseudo: list[str] = Field(default_factory=list)
+    terminators: list[str] = Field(default_factory=list)
+
+
 class ContextConfig(_Strict):
     modifiers: dict[str, ModifierConfig]
     pseudo: list[str] = Field(default_factory=list)
@@ -42,6 +50,25 @@ class ContextConfig(_Strict):
     )
     quotes: QuotesConfig = Field(default_factory=QuotesConfig)
     self_evident: list[str] = Field(default_factory=list)
+    languages: dict[str, LanguageContext] = Field(
+        default_factory=dict, description="Trigger words in other languages, by ISO 639-1 code."
+    )
+
+    @model_validator(mode="after")
+    def _known_modifiers(self) -> ContextConfig:
+        for code, words in self.languages.items():
+            unknown = sorted(set(words.modifiers) - set(self.modifiers))
+            if unknown:
+                raise ValueError(f"languages.{code}: unknown modifiers {unknown}")
+        return self
+
+    def phrases(self, language: str) -> tuple[dict[str, list[str]], list[str], list[str]]:
+        """(modifier -> trigger phrases, pseudo-triggers, terminators) for one language."""
+        if language == "en":
+            modifiers = {name: m.phrases for name, m in self.modifiers.items()}
+            return modifiers, self.pseudo, self.terminators
+        words = self.languages.get(language, LanguageContext())
+        return words.modifiers, words.pseudo, words.terminators
 
 
 class ApplicabilityConfig(_Strict):

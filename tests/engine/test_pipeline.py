@@ -25,11 +25,14 @@ def test_saved_pipeline_records_the_rules_and_loads(rules_copy: Path, tmp_path: 
     ruleset = load_rules(rules_copy)
     models = tmp_path / "models" / "pipeline"  # parents are made as needed
     built = load_or_build(ruleset, models)
-    meta = json.loads((models / "meta.json").read_text())["redflags"]
-    assert meta["rules_version"] == ruleset.version
+    for language in ("en", "es"):
+        meta = json.loads((models / language / "meta.json").read_text())["redflags"]
+        assert (meta["rules_version"], meta["language"]) == (ruleset.version, language)
     loaded = load_or_build(ruleset, models, save=False)
-    text = "Our clinic cures arthritis. No side effects!"
-    assert built.process([text]) == loaded.process([text])
+    texts = ["Our clinic cures arthritis. No side effects!", "Curamos la artritis sin riesgos."]
+    languages = ["en", "es"]
+    assert built.process(texts, languages) == loaded.process(texts, languages)
+    assert all(art.candidates for art in loaded.process(texts, languages))
 
 
 def test_stale_pipeline_is_rebuilt(rules_copy: Path, tmp_path: Path) -> None:
@@ -42,14 +45,30 @@ def test_stale_pipeline_is_rebuilt(rules_copy: Path, tmp_path: Path) -> None:
     changed = load_rules(rules_copy)
     engine = load_or_build(changed, models)
     assert engine.meta["rules_version"] == changed.version
-    saved = json.loads((models / "meta.json").read_text())["redflags"]
-    assert saved["rules_version"] == changed.version
+    for language in ("en", "es"):
+        saved = json.loads((models / language / "meta.json").read_text())["redflags"]
+        assert saved["rules_version"] == changed.version
 
 
 def test_lemmas_ignore_letter_case(engine: Engine) -> None:
     # spaCy's lookup lemmatizer would leave CURED and Cured unchanged and miss the rule.
     assert "cure-promise" in engine.rule_hits("OUR PATIENTS ARE CURED.")
     assert "cure-promise" in engine.rule_hits("Patients Cured In Weeks")
+
+
+def test_each_language_is_read_by_its_own_pipeline(engine: Engine) -> None:
+    # Spanish lemmas come from the Spanish table: "curamos" is a form of "curar".
+    spanish = "Curamos la artritis reumatoide."
+    assert "cure-promise" in engine.rule_hits(spanish, language="es")
+    assert "cure-promise" not in engine.rule_hits("Tratamos la artritis.", language="es")
+    # A language without a pipeline of its own is read by the English one.
+    assert engine.nlp.pipeline_for("de") == "en"
+    assert engine.nlp.pipeline_for("es") == "es"
+
+
+def test_spanish_negation_sets_a_claim_aside(engine: Engine) -> None:
+    assert "cure-promise" in engine.rule_hits("La terapia cura el lupus.", language="es")
+    assert "cure-promise" not in engine.rule_hits("La terapia no cura el lupus.", language="es")
 
 
 def test_sentences_never_cross_blocks(engine: Engine) -> None:
@@ -72,7 +91,7 @@ def test_anchored_matching_finds_exactly_what_a_plain_matcher_finds(
 
     from app.inputs import load_site
 
-    nlp = engine.nlp.nlp
+    nlp = engine.nlp.pipelines["en"]
     terms = nlp.get_pipe("rule_terms")
     plain = Matcher(nlp.vocab)
     lemmas = PhraseMatcher(nlp.vocab, attr="LEMMA")
