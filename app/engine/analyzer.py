@@ -72,6 +72,7 @@ class Engine:
             ruleset.applicability, pagetype, calibration.get("offers")
         )
         self.scorer = Scorer(ruleset.scoring, calibration.get("thresholds"))
+        self.seller_voice_from = ruleset.applicability.seller_voice_from
         self.page_type_rules = [r for r in ruleset.rules if r.page_type is not None]
         self.identifier_rules = [
             r for r in ruleset.rules if r.match is not None and r.match.identifiers
@@ -140,7 +141,8 @@ class Engine:
         )
         applicability = types.applicability
         identifiers = Identifiers()
-        kept, discarded = self._decide(states, types.kinds, identifiers, explain=explain)
+        offers = [r.probabilities["offers_treatment"] for r in types.results]
+        kept, discarded = self._decide(states, types.kinds, offers, identifiers, explain=explain)
         findings = self._findings(kept, explain)
         findings += self._page_type_findings(states, types, explain)
         findings += self._absences(findings, states, applicability.kind)
@@ -220,7 +222,8 @@ class Engine:
         state = _PageState(
             page, art, self.context.index(text, art), [], [s.start for s in art.sentences]
         )
-        kept, _ = self._decide([state], (page_kind,), Identifiers(), explain=False)
+        offers = 1.0 if page_kind == "offers_treatment" else 0.0
+        kept, _ = self._decide([state], (page_kind,), (offers,), Identifiers(), explain=False)
         return {f.rule_id for f in self._findings(kept, explain=False)}
 
     # -- candidates and context -----------------------------------------------------------------
@@ -229,14 +232,23 @@ class Engine:
         self,
         states: list[_PageState],
         kinds: Sequence[ApplicabilityKind],
+        offers: Sequence[float],
         identifiers: Identifiers,
         *,
         explain: bool,
     ) -> tuple[list[Kept], list[Decision]]:
-        """Judge every candidate in the voice of its own page's type."""
+        """Judge every candidate; ``offers`` is each page's P(offers_treatment).
+
+        A warning sign in the page's own voice (we / our, or nobody else's words on a page that
+        only discusses treatment) counts in full. An unattributed, impersonal one ("Stem cells
+        regrow cartilage") is the seller's own only if the page sells: it counts with the
+        probability that it does, from ``seller_voice_from`` up, so a page the model is unsure
+        of keeps its evidence at a discount instead of losing it to a threshold.
+        """
         kept: list[Kept] = []
         discarded: list[Decision] = []
-        for index, (state, applicability) in enumerate(zip(states, kinds, strict=True)):
+        for index, (state, kind) in enumerate(zip(states, kinds, strict=True)):
+            p_offers = offers[index]
             matches = find_all(state.page.text)
             collect_identifiers(identifiers, state.page, matches)
             for key, start, end, tok_start, tok_end, sent in self._candidates(state, matches):
@@ -244,15 +256,17 @@ class Engine:
                 rule = self.ruleset.by_id.get(rule_id)
                 if rule is None:
                     continue
-                outcome = self._judge(
-                    rule,
-                    pattern,
-                    index,
-                    state,
-                    (start, end, tok_start, tok_end, sent),
-                    applicability,
-                    explain,
-                )
+                span = (start, end, tok_start, tok_end, sent)
+                if rule.polarity != "red_flag":
+                    outcome = self._judge(rule, pattern, index, state, span, kind, explain)
+                else:
+                    outcome = self._judge(rule, pattern, index, state, span, "discusses", explain)
+                    if not isinstance(outcome, Kept) and p_offers >= self.seller_voice_from:
+                        seller = self._judge(
+                            rule, pattern, index, state, span, "offers_treatment", explain
+                        )
+                        if isinstance(seller, Kept):
+                            outcome = _as_seller_voice(seller, p_offers)
                 if isinstance(outcome, Kept):
                     kept.append(outcome)
                 elif outcome is not None:
@@ -399,8 +413,15 @@ class Engine:
         sentences that pull the page hardest towards being an offer as its evidence."""
         out = []
         for rule in self.page_type_rules:
-            pages = [i for i, kind in enumerate(types.kinds) if kind == rule.page_type]
-            if not pages or rule.page_type is None:
+            if rule.page_type is None:
+                continue
+            # Like an impersonal sign, selling counts from seller_voice_from up, times P.
+            pages = [
+                i
+                for i, result in enumerate(types.results)
+                if result.probabilities[rule.page_type] >= self.seller_voice_from
+            ]
+            if not pages:
                 continue
             best = max(pages, key=lambda i: types.results[i].probabilities[rule.page_type])
             probability = types.results[best].probabilities[rule.page_type]
@@ -488,3 +509,20 @@ def _cap(page: ExtractedPage, limit: int) -> ExtractedPage:
 def _words(words: list[str]) -> re.Pattern[str]:
     alternatives = "|".join(map(re.escape, words))
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def _as_seller_voice(kept: Kept, p_offers: float) -> Kept:
+    """An impersonal sign on a page that may sell: its weight times P(offers), said why."""
+    weight = round(kept.weight * p_offers, 2)
+    decision = kept.decision
+    if decision is not None:
+        adjustment = Adjustment(
+            modifier="seller_voice",
+            trigger=f"P(offers treatment) {p_offers:.2f}",
+            effect="scale",
+            factor=round(p_offers, 2),
+        )
+        decision = decision.model_copy(
+            update={"adjustments": [*decision.adjustments, adjustment], "weight": weight}
+        )
+    return replace(kept, weight=weight, decision=decision)

@@ -27,7 +27,7 @@ from app.training.corpus import Sample, dev_samples, read_labels, real_samples, 
 from app.training.pages import sample_page
 
 MAX_LOW_FLAGGED = 0.05  # caution or worse on at most this share of low pages
-MAX_LOW_OFFERS = 0.05  # typed as selling (hence at least caution) on at most this share
+MAX_LOW_OFFERS = 0.03  # typed as selling (hence at least caution) on at most this share
 MAX_LOW_HIGH_RISK = 0.01  # high_risk on at most this share of low pages
 
 
@@ -70,14 +70,19 @@ def choose_offers(samples: Sequence[Sample], p_offers: Sequence[float]) -> float
 
 
 def choose_thresholds(
-    samples: Sequence[Sample], reports: Sequence[Report], floor: dict[str, float]
+    samples: Sequence[Sample],
+    reports: Sequence[Report],
+    floor: dict[str, float],
+    seller_floor: bool = True,
 ) -> dict[str, float]:
-    """The lowest score thresholds that keep false alarms on low pages within the goals; a low
-    page typed as selling is flagged whatever its score (the seller floor). Calibration only
-    raises the hand-set thresholds of scoring.yaml (``floor``), never lowers them."""
+    """The lowest score thresholds that keep false alarms on low pages within the goals; with
+    the seller floor on, a low page typed as selling is flagged whatever its score. Calibration
+    only raises the hand-set thresholds of scoring.yaml (``floor``), never lowers them."""
     lows = [r for x, r in zip(samples, reports, strict=True) if x.expected_risk == "low"]
     sellers = {
-        id(r) for r in lows if r.applicability and r.applicability.kind == "offers_treatment"
+        id(r)
+        for r in lows
+        if seller_floor and r.applicability and r.applicability.kind == "offers_treatment"
     }
 
     def lowest(share: float, floor: bool) -> int:
@@ -109,7 +114,12 @@ def train(
     offers = choose_offers(samples, p_offers)
     reports = oof_reports(samples, c, ruleset, nlp, offers)
     scores = [r.score for r in reports]
-    thresholds = choose_thresholds(samples, reports, ruleset.scoring.thresholds.model_dump())
+    thresholds = choose_thresholds(
+        samples,
+        reports,
+        ruleset.scoring.thresholds.model_dump(),
+        seller_floor=ruleset.scoring.seller_floor is not None,
+    )
     real = [i for i, s in enumerate(samples) if s.source == "real"]
     figures = {
         "c_grid_auroc": grid,
