@@ -214,15 +214,17 @@ class Engine:
         text: str,
         page_kind: ApplicabilityKind = "offers_treatment",
         language: str = "en",
+        p_offers: float | None = None,
     ) -> set[str]:
         """Ids of the rules that fire on one text in ``language``, read as a page of this type
-        (rule examples: a one-line example is too short to detect its language reliably)."""
+        (rule examples: a one-line example is too short to detect its language reliably) with
+        this P(offers) (1 on a selling page, 0 on another, unless given)."""
         page = ExtractedPage(source="example", text=text, blocks=())
         art = self.nlp.process([text], [language])[0]
         state = _PageState(
             page, art, self.context.index(text, art), [], [s.start for s in art.sentences]
         )
-        offers = 1.0 if page_kind == "offers_treatment" else 0.0
+        offers = p_offers if p_offers is not None else float(page_kind == "offers_treatment")
         kept, _ = self._decide([state], (page_kind,), (offers,), Identifiers(), explain=False)
         return {f.rule_id for f in self._findings(kept, explain=False)}
 

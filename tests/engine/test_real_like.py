@@ -60,3 +60,34 @@ def test_a_news_story_quoting_prices_carries_no_red_flag(engine: Engine) -> None
     assert not [f.rule_id for f in report.findings if f.polarity == "red_flag"]
     assert report.applicability is not None
     assert any(c.direction == "discusses" for c in report.applicability.cues)
+
+
+def test_an_impersonal_sign_counts_with_the_probability_that_the_page_sells(
+    engine: Engine,
+) -> None:
+    impersonal = "Stem cells regrow worn knee cartilage within months."
+    own_voice = "Our stem cells regrow worn knee cartilage within months."
+    floor = engine.ruleset.applicability.seller_voice_from
+    assert "tissue-regeneration" in engine.rule_hits(impersonal, "discusses", p_offers=floor)
+    assert "tissue-regeneration" not in engine.rule_hits(
+        impersonal, "discusses", p_offers=floor - 0.05
+    )
+    # In the page's own voice the sign counts whatever the page type.
+    assert "tissue-regeneration" in engine.rule_hits(own_voice, "discusses", p_offers=0.0)
+
+
+def test_the_discount_on_an_impersonal_sign_is_explained(engine: Engine) -> None:
+    report = analyse(engine, "impersonal-clinic")
+    assert report.applicability is not None
+    p_offers = report.applicability.probabilities["offers_treatment"]
+    scaled = [
+        (finding, adjustment)
+        for finding in report.findings
+        for decision in finding.decisions or []
+        for adjustment in decision.adjustments
+        if adjustment.modifier == "seller_voice"
+    ]
+    assert scaled, [f.rule_id for f in report.findings]
+    for _, adjustment in scaled:
+        assert adjustment.factor == pytest.approx(p_offers, abs=0.01)
+        assert f"{p_offers:.2f}" in adjustment.trigger
