@@ -44,6 +44,7 @@ quality-real: rules
 
 bench: rules
 	$(BIN)/python bench/engine_bench.py $(CORPUS)
+	$(BIN)/python bench/scaling_bench.py $(CORPUS)
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/batch_bench.py $(CORPUS)
 

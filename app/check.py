@@ -7,6 +7,7 @@ ignorant of the others. The API and batch screening call ``run_check``; the libr
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import anyio
@@ -54,6 +55,9 @@ async def run_check(
 
     Raises ``UrlRejected`` / ``AddressNotAllowed`` for an entry URL that may not be fetched.
     """
+    # The site's time covers reading and analysing it: the crawl stops at this deadline on its
+    # own clock, extraction and analysis stop taking further pages once it has passed.
+    deadline = time.monotonic() + settings.site_timeout
     obey = settings.obey_robots_batch if batch else settings.obey_robots_single
     crawl = await crawl_site(
         url, fetcher, max_pages=max_pages or settings.max_pages, obey_robots=obey
@@ -65,7 +69,7 @@ async def run_check(
     # Extraction and analysis are both CPU-bound: one trip to a worker thread for both keeps
     # the event loop free for other sites' downloads.
     pages, report, warnings = await anyio.to_thread.run_sync(
-        lambda: _extract_and_analyze(crawl, readable, url, settings, engine, explain)
+        lambda: _extract_and_analyze(crawl, readable, url, settings, engine, explain, deadline)
     )
     if report is None:
         reason = warnings[0] if warnings else "no page could be read"
@@ -86,19 +90,30 @@ def _extract_and_analyze(
     settings: Settings,
     engine: Engine,
     explain: bool,
+    deadline: float,
 ) -> tuple[list[ExtractedPage], Report | None, list[str]]:
-    pages, warnings = _extract(fetched, settings, crawl.entry_page)
+    pages, warnings = _extract(fetched, settings, crawl.entry_page, deadline)
     if not pages:
         return pages, None, warnings
-    report = engine.analyze(pages, url, explain=explain, warnings=warnings + crawl.notes)
+    report = engine.analyze(
+        pages, url, explain=explain, warnings=warnings + crawl.notes, deadline=deadline
+    )
     return pages, report, warnings
 
 
 def _extract(
-    fetched: list[FetchedPage], settings: Settings, entry_page: ExtractedPage | None
+    fetched: list[FetchedPage],
+    settings: Settings,
+    entry_page: ExtractedPage | None,
+    deadline: float,
 ) -> tuple[list[ExtractedPage], list[str]]:
     pages, warnings = [], []
-    for page in fetched:
+    for index, page in enumerate(fetched):
+        if pages and time.monotonic() >= deadline:
+            warnings.append(
+                f"time for the site ran out after reading {index} of {len(fetched)} pages"
+            )
+            break
         if entry_page is not None and page.final_url == entry_page.source:
             pages.append(entry_page)  # the crawler has read it already, for its links
             continue

@@ -122,10 +122,22 @@ class Engine:
         *,
         explain: bool = False,
         warnings: Sequence[str] = (),
+        deadline: float | None = None,
     ) -> Report:
+        """Analyse a site's pages. With a ``deadline`` (``time.monotonic()``, the end of the
+        site's time), pages are read in order until it passes; the rest are left out and the
+        report says so (the first page is always read)."""
         pages = [_cap(page, self.max_text_chars) for page in pages]
         languages = [self.languages.detect(p.text) for p in pages]
-        artifacts = self.nlp.process([p.text for p in pages], languages)
+        artifacts = self.nlp.process([p.text for p in pages], languages, deadline=deadline)
+        if len(artifacts) < len(pages):
+            left = [p.source for p in pages[len(artifacts) :]]
+            warnings = [
+                *warnings,
+                f"time for the site ran out after analysing {len(artifacts)} of {len(pages)} "
+                f"pages; not analysed: {', '.join(left[:5])}{' …' if len(left) > 5 else ''}",
+            ]
+            pages, languages = pages[: len(artifacts)], languages[: len(artifacts)]
         states = [
             _PageState(
                 page,

@@ -44,15 +44,31 @@ def make_finding(
 
 
 def group_window(items: list[Kept], min_groups: int, within: int) -> list[Kept]:
-    """The candidates of the densest window of blocks that names ``min_groups`` groups."""
-    best: list[Kept] = []
+    """The candidates of the densest window of blocks that names ``min_groups`` groups.
+
+    One pass with two pointers and a count per group: a window starts at each candidate and
+    runs ``within`` blocks on its page, so each candidate enters and leaves the counts once
+    (rescanning the rest for every start was quadratic: 47 s for a 792 KB page).
+    """
     ordered = sorted(items, key=lambda k: (k.page, k.block, k.evidence.start))
-    for i, first in enumerate(ordered):
-        window = [k for k in ordered[i:] if k.page == first.page and k.block - first.block < within]
-        groups = {k.group for k in window}
-        if len(groups) >= min_groups and len(groups) > len({k.group for k in best}):
-            best = window
-    return best
+    counts: dict[str | None, int] = {}
+    best: tuple[int, int] | None = None
+    best_groups = 0
+    end = 0
+    for start, first in enumerate(ordered):
+        while end < len(ordered) and (
+            ordered[end].page == first.page and ordered[end].block - first.block < within
+        ):
+            group = ordered[end].group
+            counts[group] = counts.get(group, 0) + 1
+            end += 1
+        if len(counts) >= min_groups and len(counts) > best_groups:
+            best, best_groups = (start, end), len(counts)
+        group = first.group
+        counts[group] -= 1
+        if not counts[group]:
+            del counts[group]
+    return ordered[best[0] : best[1]] if best else []
 
 
 def registry_verdict(check: TrialCheck) -> str:

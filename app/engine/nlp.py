@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,9 +82,23 @@ class NlpEngine:
         return language if language in self.pipelines else "en"
 
     def process(
-        self, texts: Sequence[str], languages: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        languages: Sequence[str] | None = None,
+        *,
+        deadline: float | None = None,
     ) -> list[NlpArtifacts]:
+        """Artifacts for each text; with a ``deadline`` (``time.monotonic()``), texts are read
+        in order and reading stops once it has passed, so the result may be a shorter prefix
+        (the first text is always read)."""
         codes = [self.pipeline_for(c) for c in languages] if languages else ["en"] * len(texts)
+        if deadline is not None:
+            read = []
+            for text, code in zip(texts, codes, strict=True):
+                if read and time.monotonic() >= deadline:
+                    break
+                read.append(_artifacts(self.pipelines[code](text)))
+            return read
         out: list[NlpArtifacts | None] = [None] * len(texts)
         for code in dict.fromkeys(codes):
             indices = [i for i, c in enumerate(codes) if c == code]
