@@ -48,6 +48,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         workers=args.workers or settings.workers,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, which let any local
+        # client rotate the header for a fresh rate-limit allowance: only configured proxies.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=",".join(settings.forwarded_allow_ips) or "",
     )
     return 0
 

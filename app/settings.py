@@ -125,13 +125,19 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, description="uvicorn worker processes.")
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (comma-separated; '*' for any). Empty: none, so a "
+        "client cannot choose the address its rate limit is counted under.",
+    )
 
     @property
     def sqlalchemy_url(self) -> str:
         """The database URL in force (the default SQLite file unless one is configured)."""
         return self.database_url or f"sqlite:///{self.data_dir / 'redflags.db'}"
 
-    @field_validator("allowed_networks", "cors_origins", mode="before")
+    @field_validator("allowed_networks", "cors_origins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         # Environment variables arrive as "127.0.0.0/8,::1/128" rather than JSON.

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.engine.types import Polarity, Report
 from app.storage import ReportSummary, StoredReport
 
 MAX_URL_CHARS = 2_000
 MAX_PAGES_ASKED = 50  # the server reads at most settings.max_pages whatever is asked
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: str) -> str:
+    """JSON may carry half of a UTF-16 pair ("\\ud800"), which no UTF-8 text can hold: it
+    becomes U+FFFD, as a browser shows it, so any string a JSON parser accepts can be read."""
+    return _LONE_SURROGATE.sub("\ufffd", value)
+
+
+# A string from a request body, safe to encode as UTF-8.
+Text = Annotated[str, AfterValidator(_without_lone_surrogates)]
 
 
 class CheckRequest(BaseModel):
@@ -19,7 +31,7 @@ class CheckRequest(BaseModel):
         json_schema_extra={"examples": [{"url": "https://clinic.example", "max_pages": 5}]},
     )
 
-    url: str = Field(
+    url: Text = Field(
         min_length=1,
         max_length=MAX_URL_CHARS,
         description="The clinic's address; `clinic.example` is read as `http://clinic.example/`.",
@@ -66,14 +78,14 @@ class AnalyzeRequest(BaseModel):
         },
     )
 
-    url: str | None = Field(
+    url: Text | None = Field(
         None,
         max_length=MAX_URL_CHARS,
         description="Where the content came from; used to resolve links and as the source. "
         "It is never fetched.",
     )
-    html: str | None = Field(None, description="The page's HTML (send this or `text`).")
-    text: str | None = Field(None, description="The page's plain text (send this or `html`).")
+    html: Text | None = Field(None, description="The page's HTML (send this or `text`).")
+    text: Text | None = Field(None, description="The page's plain text (send this or `html`).")
     explain: bool = Field(False, description="Include how each decision was made.")
     store: bool = Field(
         False,
