@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.storage.models import Base, JsonDoc, UtcDateTime
@@ -47,7 +47,12 @@ class BatchItemRow(Base):
     normalized_url: Mapped[str | None] = mapped_column(Text)  # None: not a usable address
     columns: Mapped[dict[str, str]] = mapped_column(JsonDoc)  # the other input columns
     state: Mapped[str] = mapped_column(String(16))  # ItemState
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims, for the record
+    # Times a worker died with this item unfinished, and whether the current claim runs alone:
+    # an item that was ever in a crash is checked alone, so only a crash while it runs alone is
+    # its own doing (see SqlJobQueue._requeue).
+    crashes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    solo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -9,13 +9,14 @@ The contract that makes "every site done exactly once" hold:
 - ``claim`` hands out an item to one worker only, with a lease that ``renew`` extends;
 - ``complete`` and ``fail`` record the outcome only if the caller still holds the lease, and
   ``complete`` stores the report in the same transaction that marks the item done;
-- an item whose lease ran out (its worker died) goes back to pending; one claimed
-  ``max_attempts`` times without an outcome is given up with an error.
+- an item whose lease ran out (its worker died) goes back to pending and is checked alone
+  from then on; a crash of the process is not the site's failure, so only an item that brought
+  the worker down ``max_attempts`` times while checked alone is given up with an error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -43,6 +44,7 @@ class Claim:
     normalized_url: str
     max_pages: int | None
     worker: str
+    solo: bool = False  # checked with nothing beside it: it was in a crash before
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,12 @@ class JobQueue(Protocol):
         """Create a batch of ``items`` and return its id."""
         ...
 
-    def claim(self, worker: str, limit: int, *, batch_id: str | None = None) -> list[Claim]:
-        """Reserve up to ``limit`` pending items (of one batch, if given) for ``worker``."""
+    def claim(
+        self, worker: str, limit: int, *, batch_id: str | None = None, idle: bool = False
+    ) -> list[Claim]:
+        """Reserve up to ``limit`` pending items (of one batch, if given) for ``worker``. An
+        ``idle`` worker (nothing running) may instead get one item that was in a crash, to
+        check alone (``Claim.solo``); it claims nothing more until that one is finished."""
         ...
 
     def renew(self, worker: str, item_ids: Sequence[int]) -> None:
@@ -107,4 +113,8 @@ class JobQueue(Protocol):
 
     def has_work(self, batch_id: str) -> bool:
         """Whether the batch still has pending or running items."""
+        ...
+
+    def requeue_dead_workers(self, is_dead: Callable[[str], bool]) -> int:
+        """Give back at once the items of workers ``is_dead`` names (as a crash); how many."""
         ...

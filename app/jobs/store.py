@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -90,12 +90,21 @@ class SqlJobQueue:
             self._finish_if_done(conn, batch_id)  # a batch of only invalid lines is done
         return batch_id
 
-    def claim(self, worker: str, limit: int, *, batch_id: str | None = None) -> list[Claim]:
+    def claim(
+        self, worker: str, limit: int, *, batch_id: str | None = None, idle: bool = False
+    ) -> list[Claim]:
         if time.monotonic() >= self._next_reap:
             self.requeue_expired()
             self._next_reap = time.monotonic() + self.lease.total_seconds() / 4
+        claims = self._claim(worker, 1, batch_id, solo=True) if idle else []
+        return claims or self._claim(worker, limit, batch_id, solo=False)
+
+    def _claim(self, worker: str, limit: int, batch_id: str | None, *, solo: bool) -> list[Claim]:
+        """Items that were in a crash are claimed one at a time by an idle worker (``solo``);
+        the others up to ``limit`` at once."""
         now = _now()
-        pick = select(BatchItemRow.id).where(BatchItemRow.state == "pending")
+        crashed = BatchItemRow.crashes > 0 if solo else BatchItemRow.crashes == 0
+        pick = select(BatchItemRow.id).where(BatchItemRow.state == "pending", crashed)
         if batch_id is not None:
             pick = pick.where(BatchItemRow.batch_id == batch_id)
         pick = pick.order_by(BatchItemRow.id).limit(limit).with_for_update(skip_locked=True)
@@ -108,6 +117,7 @@ class SqlJobQueue:
                 claimed_at=now,
                 lease_until=now + self.lease,
                 attempts=BatchItemRow.attempts + 1,
+                solo=solo,
             )
             .returning(
                 BatchItemRow.id,
@@ -147,6 +157,7 @@ class SqlJobQueue:
                 normalized_url=row.normalized_url,
                 max_pages=options[row.batch_id].get("max_pages"),
                 worker=worker,
+                solo=solo,
             )
             for row in sorted(claimed, key=lambda r: r.id)
         ]
@@ -207,6 +218,7 @@ class SqlJobQueue:
                         claimed_by=None,
                         lease_until=None,
                         attempts=BatchItemRow.attempts - 1,
+                        solo=False,
                     )
                 )
 
@@ -260,6 +272,20 @@ class SqlJobQueue:
         """Items whose worker stopped renewing its lease: back to pending, or given up."""
         self._requeue(BatchItemRow.lease_until < _now())
 
+    def requeue_dead_workers(self, is_dead: Callable[[str], bool]) -> int:
+        """Items held by workers that ``is_dead`` says are gone (a restarted service's former
+        self), back to pending now rather than when their lease runs out; how many."""
+        with self.engine.connect() as conn:
+            holders = conn.execute(
+                select(BatchItemRow.claimed_by)
+                .where(BatchItemRow.state == "running", BatchItemRow.claimed_by.is_not(None))
+                .distinct()
+            ).scalars()
+            dead = [name for name in holders if is_dead(name)]
+        if not dead:
+            return 0
+        return self._requeue(BatchItemRow.claimed_by.in_(dead))
+
     def requeue_running(self, batch_id: str) -> None:
         """Every running item of the batch: for a CLI that holds the job database's lock, so
         whatever is 'running' was left by a process that is gone."""
@@ -288,27 +314,44 @@ class SqlJobQueue:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _requeue(self, where: Any) -> None:
+    def _requeue(self, where: Any) -> int:
+        """Items left running by a worker that died: back to pending, one crash more.
+
+        A crash is not the site's failure: the process may have been killed, or another site
+        brought it down. An item that was in a crash is from then on checked alone (``solo``),
+        so a crash while it runs alone is its own doing; after ``max_attempts`` of those it is
+        given up. Sites that merely ran beside a crash are checked again, however many there
+        were, so a batch killed again and again still finishes every site exactly once.
+        """
         running = (BatchItemRow.state == "running", where)
         now = _now()
         with self.engine.begin() as conn:
             given_up = conn.execute(
                 update(BatchItemRow)
-                .where(*running, BatchItemRow.attempts >= self.max_attempts)
+                .where(*running, BatchItemRow.solo, BatchItemRow.crashes >= self.max_attempts)
                 .values(
                     state="error",
-                    error=f"the check was started {self.max_attempts} times and never finished",
+                    crashes=BatchItemRow.crashes + 1,
+                    error=f"checking this site stopped the batch worker {self.max_attempts} "
+                    "times while it was checked alone; given up",
                     finished_at=now,
                 )
                 .returning(BatchItemRow.batch_id)
             ).scalars()
             for batch_id in set(given_up):
                 self._finish_if_done(conn, batch_id)
-            conn.execute(
+            requeued = conn.execute(
                 update(BatchItemRow)
                 .where(*running)
-                .values(state="pending", claimed_by=None, lease_until=None)
+                .values(
+                    state="pending",
+                    claimed_by=None,
+                    lease_until=None,
+                    crashes=BatchItemRow.crashes + 1,
+                    solo=False,
+                )
             )
+            return requeued.rowcount
 
     @staticmethod
     def _held(claim: Claim) -> tuple[Any, ...]:

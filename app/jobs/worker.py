@@ -57,6 +57,24 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[:100]
 
 
+def worker_is_dead(name: str) -> bool:
+    """A worker of this machine whose process is gone. Workers elsewhere are only known dead
+    when their lease runs out."""
+    host, _, rest = name.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():  # this process: its workers hand back what they stop
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
 class Worker:
     """Run with ``await worker.run(stop)``; setting ``stop`` ends it cleanly (sites in progress
     are abandoned and handed back to the queue, to be checked again on the next run)."""
@@ -99,11 +117,22 @@ class Worker:
         tasks: dict[asyncio.Task[None], Claim] = {}
         signals = [asyncio.create_task(stop.wait()), asyncio.create_task(self._wake.wait())]
         renew_at = self._loop.time() + self.lease / 3
+        reclaimed = await self._call(partial(self.queue.requeue_dead_workers, worker_is_dead))
+        if reclaimed:
+            log.info("took back %d sites left unfinished by a worker that is gone", reclaimed)
         try:
             while not stop.is_set():
-                free = self.concurrency - len(tasks)
+                # A site checked alone (it was in a crash) keeps the others out until it ends.
+                alone = any(c.solo for c in tasks.values())
+                free = 0 if alone else self.concurrency - len(tasks)
                 if free > 0:
-                    claim = partial(self.queue.claim, self.name, free, batch_id=self.batch_id)
+                    claim = partial(
+                        self.queue.claim,
+                        self.name,
+                        free,
+                        batch_id=self.batch_id,
+                        idle=not tasks,
+                    )
                     for item in await self._call(claim):
                         tasks[asyncio.create_task(self._process(item))] = item
                 if (

@@ -7,6 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +22,7 @@ from openpyxl import load_workbook
 
 from app.engine.analyzer import Engine
 from app.jobs.store import SqlJobQueue
+from app.jobs.worker import worker_is_dead
 from app.main import create_app
 from app.settings import Settings
 from app.storage import ApiKeyStore, make_engine
@@ -219,3 +224,40 @@ def test_a_restart_finishes_what_a_dead_process_left_without_duplicates(
     assert all(items[c.item_id]["attempts"] == 2 for c in orphans)
     assert len({i["report_id"] for i in items.values()}) == 6
     assert not dead.fail(orphans[0], "too late")  # the dead process's claim is void
+
+
+def test_after_a_service_restart_a_dead_workers_sites_are_taken_back_at_once(
+    start: Callable[..., Client], make_settings: Callable[..., Settings], farm: Farm
+) -> None:
+    # Issue 9, item 6: the restarted service waited out the whole lease (60 s by default)
+    # before checking the sites its former self had claimed. Here the lease is ten minutes:
+    # only recognising the former worker as dead lets the batch finish within the wait.
+    client, key = start(batch_worker=False)
+    created = client.post("/api/v1/batches", json={"urls": farm.urls(4)}, headers=key)
+    batch_id = created.json()["id"]
+    former = f"{socket.gethostname()}:{_pid_of_finished()}:abc123"
+    database = make_engine(make_settings().sqlalchemy_url)
+    orphans = SqlJobQueue(database, lease=600).claim(former, 2, batch_id=batch_id)
+    assert len(orphans) == 2
+
+    restarted, _ = start(batch_lease=600.0)
+    final = _wait(restarted, created.headers["Location"], key)
+    assert final["done"] == 4
+    items = SqlJobQueue(database).items(batch_id)
+    assert len({i["report_id"] for i in items}) == 4
+
+
+def test_only_a_gone_process_of_this_machine_is_a_dead_worker() -> None:
+    pid = _pid_of_finished()
+    host = socket.gethostname()
+    assert worker_is_dead(f"{host}:{pid}:abc123")
+    assert not worker_is_dead(f"{host}:{os.getpid()}:abc123")  # this process
+    assert not worker_is_dead(f"other-machine.example:{pid}:abc123")  # known only by its lease
+    assert not worker_is_dead("dead-process")  # not a worker name at all
+
+
+def _pid_of_finished() -> int:
+    """The id of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
+    child.wait()
+    return child.pid

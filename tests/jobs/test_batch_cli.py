@@ -132,6 +132,38 @@ def test_kill_9_mid_run_then_the_same_command_finishes_every_site_once(
         assert row["note"].startswith("'") and row["note"][1:] in INJECTIONS
 
 
+def test_resumed_batches_lose_sites_never_after_three_kills(
+    farm: Farm, tmp_path: Path, batch_env: dict[str, str]
+) -> None:
+    # Issue 9, item 3: each kill counted as one of a site's three attempts, so a site in flight
+    # at three kills (here a slow one, first in the list) ended as "started 3 times and never
+    # finished" and was never checked. A crash of the process is not the site's failure.
+    slow = farm.faults()["hang"]
+    urls = [slow, *farm.urls(120)]
+    _write_csv(tmp_path / "sites.csv", urls)
+    args = ["sites.csv", "-o", "results.csv", "--concurrency", "16", "--max-pages", "2"]
+    job_db = tmp_path / "results.csv.jobs.sqlite"
+    done = 0
+    for _ in range(3):
+        proc = _start(args, batch_env, tmp_path)
+        done += 5
+        _wait_for_done(job_db, proc, done)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        done = _query(job_db, "SELECT count(*) FROM batch_items WHERE state='done'")[0][0]
+    running = {u for (u,) in _query(job_db, "SELECT url FROM batch_items WHERE state='running'")}
+    assert running, "the kills should have caught sites in progress"
+
+    result = _run(args, batch_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    _exactly_once(job_db)
+    states = dict(_query(job_db, "SELECT url, state FROM batch_items"))
+    assert all(states[u] == "done" for u in urls), {u: s for u, s in states.items() if s != "done"}
+    rows = _read_output(tmp_path / "results.csv")
+    assert [r["url"] for r in rows] == urls
+    assert "timed out" in rows[0]["error"]  # the slow site was checked, to its own time limit
+
+
 def test_ctrl_c_stops_cleanly_and_rerunning_finishes(
     farm: Farm, tmp_path: Path, batch_env: dict[str, str]
 ) -> None:
