@@ -23,6 +23,7 @@ from app.jobs.cli import add_batch_command
 from app.render import render_text
 from app.service_cli import add_service_commands
 from app.settings import Settings, get_settings
+from app.terminal import PrintableStream
 from app.training.cli import add_train_command
 from app.verify import RegistryClient
 
@@ -30,6 +31,15 @@ log = logging.getLogger("redflags")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = PrintableStream(stdout), PrintableStream(stderr)
+    try:
+        return _run(argv)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     settings = get_settings()

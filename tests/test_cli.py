@@ -140,3 +140,18 @@ def test_rules_commands() -> None:
     tested = run("rules", "test")
     assert tested.returncode == 0, tested.stdout.decode()[-2000:]
     assert b" 0 failed" in tested.stdout
+
+
+def test_terminal_escapes_from_input_are_never_printed(tmp_path: Path) -> None:
+    # Issue 9, item 7: an address or a page can carry escape sequences that retitle, clear or
+    # rewrite the terminal; the CLI shows them as visible escapes instead.
+    hostile = "http://exa\x1b]0;pwned\x07mple.test\x1b[2J/\u202eevil"
+    checked = run("check", hostile)
+    page = tmp_path / "page.txt"
+    page.write_text("Our clinic cures arthritis.\x1b[31m We treat lupus.\r Stem cells.\n")
+    analysed = run("analyze", str(page))
+    for result in (checked, analysed):
+        output = result.stdout + result.stderr
+        assert output, result
+        assert not any(c in output for c in (b"\x1b", b"\x07", b"\r", "\u202e".encode()))
+    assert b"\\x1b]0;pwned\\x07" in checked.stdout + checked.stderr

@@ -43,6 +43,9 @@ _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+
 # WHATWG: browsers read these labels as the superset encoding, so "€" (0x80) on a page that says
 # ISO-8859-1 is a euro sign, not a C1 control character.
 _BROWSER_SUPERSETS = {"iso8859_1": "cp1252", "ascii": "cp1252", "gb2312": "gbk"}
+# Encodings browsers will not decode (the WHATWG Encoding standard has no UTF-7: it let pages
+# smuggle markup past filters); a page that declares one is read as if it declared nothing.
+_REFUSED = frozenset({"utf_7"})
 # Encodings web pages actually use; without this list the detector picks DOS code pages.
 # fmt: off
 _WEB_ENCODINGS = [
@@ -62,7 +65,8 @@ _SYMBOL_IN_WORD = re.compile(r"(?<=[^\W\d_])[^\x00-\x7f\w’](?=[^\W\d_])")
 
 
 def normalize_charset(label: str | None) -> str | None:
-    """Map a declared charset label to a Python codec name, or None if Python does not know it."""
+    """Map a declared charset label to a Python codec name, or None if Python does not know it
+    or browsers refuse it."""
     if not label:
         return None
     try:
@@ -70,7 +74,22 @@ def normalize_charset(label: str | None) -> str | None:
     except LookupError:
         return None
     name = name.replace("-", "_").lower()
+    if name in _REFUSED:
+        return None
     return _BROWSER_SUPERSETS.get(name, name)
+
+
+def _after_bom(data: bytes, encoding: str) -> str:
+    """The text after a byte-order mark, unless the bytes are not text in that encoding at all
+    (random bytes behind a UTF-32 mark decode to little but replacement characters)."""
+    text = data.decode(encoding, "replace")
+    junk = text.count("\ufffd") + sum(1 for c in text if c < " " and c not in "\t\n\r\f")
+    if text and junk > _MAX_CONTROL_RATIO * len(text):
+        name = encoding.upper().replace("_", "-")
+        raise ExtractionError(
+            f"not readable text: the bytes after its {name} byte-order mark are not characters"
+        )
+    return text
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:
@@ -137,7 +156,7 @@ def decode_document(data: bytes, declared_charset: str | None = None) -> tuple[s
         return "", []
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return data[len(bom) :].decode(encoding, "replace"), []
+            return _after_bom(data[len(bom) :], encoding), []
     _check_binary(data)
 
     warnings: list[str] = []

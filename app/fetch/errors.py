@@ -12,6 +12,7 @@ from app.fetch.decoding import DecodeError
 from app.fetch.guard import HostNotFound
 from app.settings import Settings
 
+_BAD_LOCATION = "Invalid URL in location header"
 _ERRNO_WORDS = {
     errno.ECONNREFUSED: "connection refused",
     errno.ECONNRESET: "the connection was reset",
@@ -33,6 +34,9 @@ def describe_error(exc: BaseException, host: str, settings: Settings) -> str:
     if isinstance(exc, httpx.ConnectError):
         return f"could not connect to {host}: {_cause(exc)}"
     if isinstance(exc, httpx.RemoteProtocolError):
+        if str(exc).startswith(_BAD_LOCATION):  # httpx reads every redirect's target itself
+            reason = str(exc).removeprefix(_BAD_LOCATION).strip(" .:")
+            return f"{host} redirected to an address that cannot be read ({reason})"
         return f"{host} broke off the connection or sent a malformed response"
     if isinstance(exc, httpx.TransportError):
         return f"lost the connection to {host}: {_cause(exc)}"

@@ -57,8 +57,9 @@ def job_database(output: Path) -> Path:
     return output.with_name(output.name + JOBS_SUFFIX)
 
 
-def run_cli(opts: BatchOptions, settings: Settings, out: TextIO = sys.stderr) -> int:
+def run_cli(opts: BatchOptions, settings: Settings, out: TextIO | None = None) -> int:
     """The whole command; returns the exit status (0 done, 130 interrupted)."""
+    out = out or sys.stderr
     try:
         data = opts.input.read_bytes()
         sites = read_sites(data)
@@ -83,7 +84,7 @@ def run_cli(opts: BatchOptions, settings: Settings, out: TextIO = sys.stderr) ->
             assert start is not None  # the batch was just found or made
             if queue.has_work(batch.id):
                 engine = Engine.from_settings(settings)
-                bar = ProgressBar(start, out)
+                bar = ProgressBar(start, getattr(out, "unfiltered", out))  # draws with \r
                 try:
                     asyncio.run(
                         run_worker(queue, batch.id, settings, engine, opts.concurrency, bar)

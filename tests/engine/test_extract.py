@@ -563,3 +563,22 @@ def test_extract_document_sniffs_html_and_text():
     assert _kinds(extract_document(b"<b>x</b>", "c", content_type="text/html")) == [("text", "x")]
     text = extract_document(b"Just a note <b>with angle brackets</b>.", "d")
     assert _kinds(text) == [("paragraph", "Just a note <b>with angle brackets</b>.")]
+
+
+def test_a_utf7_charset_is_refused_as_browsers_refuse_it():
+    # Issue 9, item 7: "+ADw-script+AD4-" is <script> in UTF-7; browsers never decode it.
+    text, warnings = decode_document(b"<p>Stem cells +ADw-b+AD4-cure+ADw-/b+AD4-</p>", "utf-7")
+    assert "+ADw-b+AD4-" in text and "<b>" not in text
+    assert any("'utf-7'" in w and "ignored" in w for w in warnings)
+    meta = b'<meta charset="UTF-7"><p>+ADw-i+AD4-x</p>'
+    assert "+ADw-i+AD4-" in decode_document(meta)[0]
+
+
+def test_random_bytes_behind_a_utf32_bom_are_unreadable():
+    # Issue 9, item 7: this came out as a page of replacement characters, "not applicable".
+    noise = bytes((i * 97 + 13) % 256 for i in range(4000))
+    with pytest.raises(ExtractionError, match="UTF-32-LE byte-order mark"):
+        decode_document(codecs.BOM_UTF32_LE + noise)
+    # Real UTF-32 and UTF-16 text behind its mark still reads.
+    assert decode_document("Hola células".encode("utf-32"))[0] == "Hola células"
+    assert decode_document("Stem cells".encode("utf-16"))[0] == "Stem cells"

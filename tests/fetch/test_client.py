@@ -86,6 +86,17 @@ async def test_redirect_to_a_forbidden_target_is_an_error(
     assert {host for host, _ in connections} == {"127.0.0.1"}
 
 
+async def test_a_redirect_to_an_unreadable_location_says_what_the_site_sent(
+    site: TestSite,
+) -> None:
+    # Issue 9, item 7: this was "broke off the connection or sent a malformed response".
+    page = await fetch(site.url("/x/redirect/to?url=http%3A%2F%2F%5B%3A%3A1"))
+    assert (
+        page.error == "127.0.0.1 redirected to an address that cannot be read (Invalid port: ':1')"
+    )
+    assert page.body == b""
+
+
 @pytest.mark.parametrize("host", ["127.0.0.2", "[::1]", "0x7f.0.0.2"])
 async def test_only_the_exact_allowed_address_is_reachable(
     site: TestSite, connections: list[tuple[str, int]], host: str
