@@ -17,7 +17,7 @@ from app.api.errors import ErrorInfo, error_json
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = ErrorInfo(
     code="internal_error",
-    message="Something went wrong on our side; the request was not completed. Try again later.",
+    message="Something went wrong on our side. It has been logged; please try again later.",
 )
 
 CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

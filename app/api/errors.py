@@ -6,7 +6,6 @@ catch-all handler logs it and answers with a generic 500).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -17,8 +16,6 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.fetch import AddressNotAllowed, UrlRejected
-
-log = logging.getLogger("redflags.api")
 
 
 class FieldProblem(BaseModel):
@@ -123,15 +120,6 @@ def install_error_handlers(
         return _respond(
             request, exc.status_code, ErrorInfo(code=code, message=message), exc.headers
         )
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        info = ErrorInfo(
-            code="internal_error",
-            message="Something went wrong on our side. It has been logged; please try again later.",
-        )
-        return _respond(request, 500, info)
 
 
 def _wants_page(request: Request) -> bool:

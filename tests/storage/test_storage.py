@@ -54,7 +54,10 @@ def test_migrations_build_the_schema_from_empty(db: sqlalchemy.Engine) -> None:
     assert tables == {"alembic_version", "reports", "pages", "api_keys", "batches", "batch_items"}
     with db.connect() as connection:
         version = connection.execute(sqlalchemy.text("SELECT version_num FROM alembic_version"))
-        assert version.scalar_one() == "0002"
+        assert version.scalar_one() == "0003"
+    # 0003: crashes are counted apart from attempts (issue 9: a crash is not the site's failure).
+    columns = {c["name"] for c in inspect(db).get_columns("batch_items")}
+    assert {"attempts", "crashes", "solo"} <= columns
     indexes = {ix["name"] for ix in inspect(db).get_indexes("reports")}
     assert "ix_reports_site_key_created_at" in indexes
 
