@@ -261,3 +261,15 @@ def _pid_of_finished() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
     child.wait()
     return child.pid
+
+
+def test_half_a_utf16_pair_in_a_batch_is_a_422_not_a_500(start: Callable[..., Client]) -> None:
+    # Issue 9, item 2: any text a JSON parser accepts gets an answer or a 4xx, never a 500.
+    client, key = start(batch_worker=False)
+    body = b'{"urls": ["https://clinic.example/\\ud800", "https://other.example/"]}'
+    created = client.post(
+        "/api/v1/batches", content=body, headers={**key, "content-type": "application/json"}
+    )
+    assert created.status_code == 422, created.text
+    assert created.json()["error"]["code"] == "invalid_request"
+    assert "JSON" in created.json()["error"]["message"]
