@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends
 
+from app.api.deps import EngineDep, SettingsDep, StoreDep, analyze_limit
 from app.api.errors import ApiError, error_responses
 from app.api.schemas import AnalyzeRequest, AnalyzeResponse, ReportResponse
-from app.deps import EngineDep, SettingsDep, StoreDep, analyze_limit
 from app.engine.extract import ExtractionError, extract_html, extract_text
 from app.engine.types import ExtractedPage, Report
 from app.fetch import FetchedPage, normalize_url

@@ -19,11 +19,10 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from app.api.deps import ApiKeyDep, BatchQueueDep, BatchWorkerDep, SettingsDep
 from app.api.errors import ApiError, ErrorBody, error_responses
-from app.deps import ApiKeyDep, SettingsDep
 from app.jobs import export
 from app.jobs.inputs import InputError, read_sites
-from app.jobs.models import BatchRow
 from app.jobs.queue import NewItem, Progress
 from app.jobs.results import table_rows
 from app.jobs.runner import header
@@ -31,6 +30,7 @@ from app.jobs.service import BackgroundWorker
 from app.jobs.store import SqlJobQueue
 from app.jobs.summary import render_summary, style_csp
 from app.storage import ApiKey
+from app.storage.batch_tables import BatchRow
 
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -135,7 +135,12 @@ BODY_DOC: dict[str, Any] = {
     summary="Queue a batch of sites",
 )
 async def create_batch(
-    request: Request, response: Response, settings: SettingsDep, key: KeyDep
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    key: KeyDep,
+    queue: BatchQueueDep,
+    worker: BatchWorkerDep,
 ) -> BatchStatus:
     """Send JSON `{"urls": [...]}`, or a CSV (`Content-Type: text/csv`) with a `url` column
     whose other columns are carried through to the results. Answers 202 at once."""
@@ -151,11 +156,10 @@ async def create_batch(
         "columns": columns,
         "input": "upload",
     }
-    queue: SqlJobQueue = request.app.state.batch_queue
     enqueue = partial(queue.enqueue, items, options=options, owner_key_id=key.id)
     batch_id = await anyio.to_thread.run_sync(enqueue)  # blocking SQLAlchemy stays off the loop
-    if request.app.state.batch_worker is not None:
-        request.app.state.batch_worker.wake()
+    if worker is not None:
+        worker.wake()
     response.headers["Location"] = f"{request.url.path}/{batch_id}"
     return await anyio.to_thread.run_sync(_status, queue, batch_id, key, request)
 
@@ -166,8 +170,10 @@ async def create_batch(
     responses=error_responses(401, 404),
     summary="A batch's progress",
 )
-def get_batch(batch_id: BatchId, request: Request, key: KeyDep) -> BatchStatus:
-    return _status(request.app.state.batch_queue, batch_id, key, request)
+def get_batch(
+    batch_id: BatchId, request: Request, key: KeyDep, queue: BatchQueueDep
+) -> BatchStatus:
+    return _status(queue, batch_id, key, request)
 
 
 @router.delete(
@@ -176,9 +182,10 @@ def get_batch(batch_id: BatchId, request: Request, key: KeyDep) -> BatchStatus:
     responses=error_responses(401, 404),
     summary="Cancel a batch",
 )
-def cancel_batch(batch_id: BatchId, request: Request, key: KeyDep) -> BatchStatus:
+def cancel_batch(
+    batch_id: BatchId, request: Request, key: KeyDep, queue: BatchQueueDep
+) -> BatchStatus:
     """Sites not started are skipped; sites being checked finish and keep their reports."""
-    queue: SqlJobQueue = request.app.state.batch_queue
     _owned(queue, batch_id, key)
     queue.cancel(batch_id)
     return _status(queue, batch_id, key, request)
@@ -196,10 +203,10 @@ def batch_results(
     batch_id: BatchId,
     request: Request,
     key: KeyDep,
+    queue: BatchQueueDep,
     format: Annotated[Literal["csv", "jsonl", "json", "xlsx"], Query()] = "json",
 ) -> Response:
     """One row per input line, in input order; unfinished sites show their state."""
-    queue: SqlJobQueue = request.app.state.batch_queue
     batch = _owned(queue, batch_id, key)
     columns = list(batch.options.get("columns", []))
     rows = table_rows(queue.items(batch_id), columns, _report_url(request))
@@ -224,10 +231,10 @@ def batch_summary(
     batch_id: BatchId,
     request: Request,
     key: KeyDep,
+    queue: BatchQueueDep,
     sort: Annotated[Literal["line", "url", "verdict", "score", "red_flags"], Query()] = "score",
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
 ) -> HTMLResponse:
-    queue: SqlJobQueue = request.app.state.batch_queue
     batch = _owned(queue, batch_id, key)
     progress = queue.progress(batch_id)
     assert progress is not None  # _owned found the batch

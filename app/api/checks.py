@@ -14,10 +14,10 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Depends, Path, Response
 
+from app.api.deps import EngineDep, FetcherDep, RegistryDep, SettingsDep, StoreDep, check_limit
 from app.api.errors import ApiError, error_responses
 from app.api.schemas import CheckRequest, ReportResponse, SiteHistory
 from app.check import SiteCheck, run_check
-from app.deps import EngineDep, FetcherDep, RegistryDep, SettingsDep, StoreDep, check_limit
 
 router = APIRouter(tags=["checks"])
 

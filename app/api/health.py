@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from app.api.deps import StoreDep
 from app.api.errors import ApiError, error_responses
 from app.api.schemas import Health, Readiness
-from app.deps import StoreDep
 
 router = APIRouter(tags=["health"])
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.api.deps import EngineDep
 from app.api.schemas import RuleCatalogue, RuleInfo
-from app.deps import EngineDep
 
 router = APIRouter(tags=["rules"])
 

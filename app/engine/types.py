@@ -27,6 +27,25 @@ BlockKind = Literal[
 ]
 Polarity = Literal["red_flag", "absence", "mitigating"]
 Verdict = Literal["high_risk", "caution", "low_risk", "not_applicable", "unreadable"]
+
+
+@dataclass(frozen=True)
+class VerdictView:
+    """A verdict as people read it, on the report page and in a batch summary alike: its words,
+    its icon's shape and a colour class (never colour alone)."""
+
+    words: str
+    icon: str  # a shape drawn by the icon macro in app/web/templates/icons.html
+    tone: str  # CSS modifier: verdict--<tone>
+
+
+VERDICTS: dict[Verdict, VerdictView] = {
+    "high_risk": VerdictView("High risk", "octagon", "high"),
+    "caution": VerdictView("Caution", "triangle", "caution"),
+    "low_risk": VerdictView("Low risk", "check", "low"),
+    "not_applicable": VerdictView("Not a clinic selling treatment", "info", "neutral"),
+    "unreadable": VerdictView("Could not read this site", "question", "unknown"),
+}
 ApplicabilityKind = Literal["offers_treatment", "discusses", "unrelated"]
 
 RED_FLAG_CATEGORIES = (

@@ -1,6 +1,6 @@
 """Batch screening: many sites, checked resumably by workers that claim them from a queue.
 
-- ``models``   the ``batches`` and ``batch_items`` tables (in the service's metadata)
+- the ``batches`` and ``batch_items`` tables live in ``app.storage.batch_tables``
 - ``queue``    the ``JobQueue`` protocol a worker needs; ``store.SqlJobQueue`` implements it
 - ``worker``   the asyncio worker: claim, check, record, with bounded concurrency
 - ``inputs``, ``results``, ``export``, ``summary``, ``charts``: lists in, tables and pages out

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from app.check import SiteCheck
-from app.jobs.models import ItemState
+from app.storage.batch_tables import ItemState
 
 
 @dataclass(frozen=True)

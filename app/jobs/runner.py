@@ -25,7 +25,6 @@ from app.engine.analyzer import Engine
 from app.fetch import Fetcher
 from app.jobs import export
 from app.jobs.inputs import InputError, SiteList, read_sites, triage
-from app.jobs.models import BatchRow
 from app.jobs.progress import ProgressBar
 from app.jobs.results import COLUMNS, carried_name, table_rows
 from app.jobs.store import SqlJobQueue
@@ -33,6 +32,7 @@ from app.jobs.summary import render_summary
 from app.jobs.worker import Outcome, Worker, site_checker
 from app.settings import Settings
 from app.storage import make_engine, upgrade
+from app.storage.batch_tables import BatchRow
 from app.verify import RegistryClient
 
 JOBS_SUFFIX = ".jobs.sqlite"

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from app.check import SiteCheck
 from app.jobs.inputs import triage
-from app.jobs.models import ITEM_STATES, BatchItemRow, BatchRow
 from app.jobs.queue import Claim, NewItem, Progress
 from app.jobs.results import summarize
 from app.storage import ReportStore
+from app.storage.batch_tables import ITEM_STATES, BatchItemRow, BatchRow
 
 ACTIVE = ("pending", "running")
 

@@ -23,10 +23,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from app.engine.types import ABSENCE_CATEGORIES, RED_FLAG_CATEGORIES
+from app.engine.types import ABSENCE_CATEGORIES, RED_FLAG_CATEGORIES, VERDICTS
 from app.jobs.charts import Bar, bar_chart, column_chart
 from app.jobs.queue import Progress
-from app.web.view import VERDICTS
 
 TEMPLATES = Path(__file__).with_name("templates")
 SEVERITY = {"high_risk": 4, "caution": 3, "low_risk": 2, "not_applicable": 1, "unreadable": 0}

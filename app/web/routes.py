@@ -12,8 +12,9 @@ import anyio
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.api.deps import EngineDep, FetcherDep, LimiterDep, RegistryDep, SettingsDep, StoreDep
 from app.check import run_check
-from app.deps import EngineDep, FetcherDep, LimiterDep, RegistryDep, SettingsDep, StoreDep
+from app.engine.types import VERDICTS
 from app.fetch import AddressNotAllowed, UrlRejected, normalize_url
 from app.web import view
 from app.web.templating import templates
@@ -95,7 +96,7 @@ def report(request: Request, report_id: str, store: StoreDep) -> Response:
     context = {
         "stored": stored,
         "report": stored.report,
-        "verdict": view.VERDICTS[stored.report.verdict],
+        "verdict": VERDICTS[stored.report.verdict],
         "site": view.site_name(stored.report, stored.final_url),
         "sections": view.sections(stored.report),
         "titles": view.page_titles(stored.report),

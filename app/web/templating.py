@@ -8,6 +8,7 @@ import jinja2
 from starlette.templating import Jinja2Templates
 
 from app import __version__
+from app.engine.types import VERDICTS
 from app.web import view
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -36,7 +37,7 @@ def _environment() -> jinja2.Environment:
     )
     env.globals.update(
         version=__version__,
-        verdicts=view.VERDICTS,
+        verdicts=VERDICTS,
         questions=view.QUESTIONS,
         registry_home=view.REGISTRY_HOME,
     )

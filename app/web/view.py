@@ -12,27 +12,10 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
-from app.engine.types import Evidence, Finding, PageInfo, Report, TrialCheck, Verdict
+from app.engine.types import Evidence, Finding, PageInfo, Report, TrialCheck
 
 REGISTRY_HOME = "https://clinicaltrials.gov/"
 
-
-@dataclass(frozen=True)
-class VerdictView:
-    """The verdict in words, with its icon's shape and a colour class (never colour alone)."""
-
-    words: str
-    icon: str  # a shape drawn by the icon macro in icons.html
-    tone: str  # CSS modifier: verdict--<tone>
-
-
-VERDICTS: dict[Verdict, VerdictView] = {
-    "high_risk": VerdictView("High risk", "octagon", "high"),
-    "caution": VerdictView("Caution", "triangle", "caution"),
-    "low_risk": VerdictView("Low risk", "check", "low"),
-    "not_applicable": VerdictView("Not a clinic selling treatment", "info", "neutral"),
-    "unreadable": VerdictView("Could not read this site", "question", "unknown"),
-}
 
 SECTIONS = (
     ("red_flag", "Warning signs", "warning-signs"),

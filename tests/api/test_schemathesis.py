@@ -18,7 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from app.deps import get_fetcher
+from app.api.deps import get_fetcher
 from app.engine.analyzer import Engine
 from app.fetch import ByteBudget, FetchedPage, Fetcher, normalize_url
 from app.main import create_app

@@ -11,10 +11,10 @@ from sqlalchemy import func, select, update
 
 from app.check import SiteCheck
 from app.engine.types import Report
-from app.jobs.models import BatchItemRow
 from app.jobs.queue import NewItem, Progress
 from app.jobs.store import SqlJobQueue
 from app.storage import upgrade
+from app.storage.batch_tables import BatchItemRow
 from app.storage.models import ReportRow
 
 

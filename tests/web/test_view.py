@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
-from app.engine.types import Evidence
+from app.engine.types import VERDICTS, Evidence, Verdict
 from app.web import view
 from tests.web.reports import evidence, finding
 
@@ -77,6 +79,7 @@ def test_points_in_words() -> None:
 
 
 def test_every_verdict_has_words_and_a_shape() -> None:
-    shapes = {v.icon for v in view.VERDICTS.values()}
-    assert len(shapes) == len(view.VERDICTS)  # no two verdicts share a shape
-    assert all(v.words for v in view.VERDICTS.values())
+    shapes = {v.icon for v in VERDICTS.values()}
+    assert len(shapes) == len(VERDICTS)  # no two verdicts share a shape
+    assert all(v.words for v in VERDICTS.values())
+    assert set(VERDICTS) == set(get_args(Verdict))  # every verdict of the report contract

@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, text
 
-import app.jobs.models  # noqa: F401  (the batch tables share Base.metadata: autogenerate sees them)
+import app.storage.batch_tables  # noqa: F401  (the batch tables share Base.metadata: autogenerate sees them)
 from app.settings import get_settings
 from app.storage.db import make_engine
 from app.storage.models import Base

@@ -27,6 +27,8 @@ from fastapi.security import APIKeyHeader
 from app.api.errors import ApiError
 from app.engine.analyzer import Engine
 from app.fetch import Fetcher
+from app.jobs.service import BackgroundWorker
+from app.jobs.store import SqlJobQueue
 from app.ratelimit import SlidingWindowLimiter
 from app.settings import Settings
 from app.storage import ApiKey, ApiKeyStore, ReportStore
@@ -68,6 +70,19 @@ RegistryDep = Annotated[RegistryClient, Depends(get_registry)]
 StoreDep = Annotated[ReportStore, Depends(get_store)]
 KeyStoreDep = Annotated[ApiKeyStore, Depends(get_key_store)]
 LimiterDep = Annotated[SlidingWindowLimiter, Depends(get_limiter)]
+
+
+def get_batch_queue(request: Request) -> SqlJobQueue:
+    return request.app.state.batch_queue  # type: ignore[no-any-return]
+
+
+def get_batch_worker(request: Request) -> BackgroundWorker | None:
+    """The service's own batch worker, or None when it runs without one."""
+    return request.app.state.batch_worker  # type: ignore[no-any-return]
+
+
+BatchQueueDep = Annotated[SqlJobQueue, Depends(get_batch_queue)]
+BatchWorkerDep = Annotated[BackgroundWorker | None, Depends(get_batch_worker)]
 
 _api_key_header = APIKeyHeader(
     name="X-API-Key",

@@ -1,9 +1,10 @@
 """The job tables: a batch of sites, and one row per site with its place in the work queue.
 
-They live in the service's metadata (``app.storage.models.Base``) so one Alembic history
-creates them next to the reports; the CLI's job database runs the same migrations on a
-SQLite file. ``report_id`` has no foreign key on purpose: a report outlives the batch that
-made it, and a later queue may keep its jobs in another database than the reports.
+Storage owns them (``app.jobs`` uses them, never the other way round), in the service's
+metadata (``app.storage.models.Base``), so one Alembic history creates them next to the reports;
+the CLI's job database runs the same migrations on a SQLite file. ``report_id`` has no foreign
+key on purpose: a report outlives the batch that made it, and a later queue may keep its jobs in
+another database than the reports.
 """
 
 from __future__ import annotations
