@@ -8,7 +8,6 @@ applicability, site-level voice, grouping into findings, absence signs, scoring.
 from __future__ import annotations
 
 import bisect
-import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -18,6 +17,7 @@ from app import __version__
 from app.engine.applicability import ApplicabilityJudge, PageTypes
 from app.engine.context import ContextResolver, SentenceContext
 from app.engine.findings import Kept, clip_quote, group_window, make_finding, registry_verdict
+from app.engine.gates import Candidate, first_reason, gates
 from app.engine.identifiers import IdentifierMatch, collect_identifiers, find_all
 from app.engine.language import language_detector
 from app.engine.nlp import NlpArtifacts, NlpEngine, load_or_build
@@ -78,16 +78,7 @@ class Engine:
             r for r in ruleset.rules if r.match is not None and r.match.identifiers
         ]
         self._registry_rule_ids = {r.id for r in ruleset.rules if r.registry_verdict}
-        self.mentions = {
-            r.id: _words(r.context.sentence_mentions)
-            for r in ruleset.rules
-            if r.context.sentence_mentions
-        }
-        self.excludes = {
-            r.id: _words(r.context.sentence_excludes)
-            for r in ruleset.rules
-            if r.context.sentence_excludes
-        }
+        self.gates = gates(ruleset.rules, ruleset.context)
 
     @classmethod
     def load(
@@ -335,21 +326,17 @@ class Engine:
             applicability,
         )
         weight, adjustments, reason = self.context.apply(rule.context, modifiers, rule.weight)
-        if reason is None and region not in rule.context.regions:
-            reason = f"in the page's {region}, which this rule ignores"
-        if reason is None and block is not None and block.kind in rule.context.skip_kinds:
-            reason = f"in a {block.kind.replace('_', ' ')}, which this rule ignores"
-        if reason is None and sentence is not None:
-            reason = self._sentence_words(rule, text, sentence.start, sentence.end)
         if reason is None:
-            present = {name for name, _ in modifiers}
-            for needed in self.context.site_requirement(applicability, rule):
-                if needed not in present:
-                    reason = (
-                        f"the page {applicability.replace('_', ' ')} stem-cell treatment and this "
-                        f"sentence is not in its own voice (no {needed.replace('_', ' ')} word)"
-                    )
-                    break
+            candidate = Candidate(
+                rule=rule,
+                text=text,
+                region=region,
+                block_kind=block.kind if block is not None else None,
+                sentence=(sentence.start, sentence.end) if sentence is not None else None,
+                present=frozenset(name for name, _ in modifiers),
+                page_kind=applicability,
+            )
+            reason = first_reason(self.gates, candidate)
         decision = None
         if explain:
             decision = Decision(
@@ -376,17 +363,6 @@ class Engine:
             quote_start=q_start + (len(text[q_start:q_end]) - len(text[q_start:q_end].lstrip())),
         )
         return Kept(rule, page_index, block_index, group, evidence, round(weight, 2), decision)
-
-    def _sentence_words(self, rule: Rule, text: str, start: int, end: int) -> str | None:
-        mentions = self.mentions.get(rule.id)
-        if mentions is not None and not mentions.search(text, start, end):
-            words = ", ".join(rule.context.sentence_mentions[:4])
-            return f"the sentence does not mention {words} or the like"
-        excludes = self.excludes.get(rule.id)
-        found = excludes.search(text, start, end) if excludes is not None else None
-        if found:
-            return f"the sentence is about something else (“{found.group(0)}”)"
-        return None
 
     # -- findings -------------------------------------------------------------------------------
 
@@ -518,11 +494,6 @@ def _cap(page: ExtractedPage, limit: int) -> ExtractedPage:
     end = blocks[-1].end if blocks else limit
     note = f"page text was longer than {limit:,} characters; only the first {end:,} were analysed"
     return replace(page, text=page.text[:end], blocks=blocks, warnings=(*page.warnings, note))
-
-
-def _words(words: list[str]) -> re.Pattern[str]:
-    alternatives = "|".join(map(re.escape, words))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
 def _as_seller_voice(kept: Kept, p_offers: float) -> Kept:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.engine.nlp import CONTEXT_PREFIX, NlpArtifacts, TermHit
-from app.engine.rulebook import ContextPolicy, Rule
+from app.engine.rulebook import ContextPolicy
 from app.engine.stage_config import ContextConfig
 from app.engine.types import Adjustment
 
@@ -77,7 +77,6 @@ class ContextResolver:
         self.modifiers: dict[str, ModifierSpec] = {}
         for name, spec in config.modifiers.items():
             self.modifiers[name] = ModifierSpec(name, spec.direction, spec.max_tokens)
-        self.site_policy = config.site_policy
         quotes = config.quotes
         self.quote_patterns = [_quote_pattern(o, c, quotes.max_chars) for o, c in quotes.pairs]
         # Modifiers whose trigger words do not count inside quotation marks (someone else's words).
@@ -211,10 +210,6 @@ class ContextResolver:
             if needed not in present and reason is None:
                 reason = f"needs {needed.replace('_', ' ')} in the same sentence"
         return weight, adjustments, reason
-
-    def site_requirement(self, applicability: str, rule: Rule) -> list[str]:
-        """Modifiers a rule's candidates need on a site of this applicability kind."""
-        return self.site_policy.get(applicability, {}).get(rule.polarity, [])
 
 
 def _quote_pattern(open_mark: str, close_mark: str, max_chars: int) -> re.Pattern[str]:
