@@ -14,7 +14,7 @@ from app.check import run_check
 from app.engine.analyzer import Engine
 from app.engine.nlp import load_or_build
 from app.engine.pagetype import ModelMissingError
-from app.engine.rulebook import RuleError, load_rules
+from app.engine.rulebook import SCHEMA_FILE, RuleError, load_rules, pack_schema
 from app.engine.ruletests import run_examples
 from app.engine.types import Report
 from app.fetch import Fetcher, UrlRejected
@@ -88,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     testing.set_defaults(handler=_rules_test)
     build = rule_commands.add_parser("build", help="assemble and save the spaCy pipeline")
     build.set_defaults(handler=_rules_build)
+    schema = rule_commands.add_parser(
+        "schema", help=f"write rules/{SCHEMA_FILE}, the JSON Schema editors check packs with"
+    )
+    schema.set_defaults(handler=_rules_schema)
     add_service_commands(commands)
     add_batch_command(commands)
     add_train_command(commands)
@@ -200,6 +204,13 @@ def _rules_test(args: argparse.Namespace, settings: Settings) -> int:
         )
     print(f"{len(results) - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0
+
+
+def _rules_schema(args: argparse.Namespace, settings: Settings) -> int:
+    path = settings.rules_dir / SCHEMA_FILE
+    path.write_text(pack_schema(), encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
 
 
 def _rules_build(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,6 +8,7 @@ extending the rules without Python learns at once what to fix.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -31,9 +32,11 @@ from app.engine.types import (
     Polarity,
 )
 
-Modifier = Literal[
-    "negated", "hedged", "reported", "question", "hypothetical", "own_voice", "first_person"
-]
+# A context modifier's name: one of context.yaml's modifiers, or "question" (a sentence that
+# ends with "?"). Checked against context.yaml when the rules are loaded, so a new modifier
+# needs no Python.
+Modifier = Annotated[str, Field(pattern=r"^[a-z][a-z_]*$")]
+BUILT_IN_MODIFIERS = frozenset({"question"})
 IdentifierKind = Literal["money", "registry_id", "ind_number"]
 RegionName = Literal["main", "nav", "header", "footer", "aside"]
 
@@ -272,6 +275,21 @@ class RuleSet:
         self.by_id: dict[str, Rule] = {r.id: r for r in self.rules}
 
 
+SCHEMA_FILE = "schema.json"
+
+
+def pack_schema() -> str:
+    """The JSON Schema of a rule pack, from the same models the loader validates with, for
+    editors to check a rules file as it is written (``redflags rules schema``)."""
+    schema = RulePack.model_json_schema()
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "redflags rule pack (rules/<family>.yaml)",
+        **schema,
+    }
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def rules_hash(root: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(root.glob("*.yaml")):
@@ -306,7 +324,43 @@ def load_rules(root: Path) -> RuleSet:
         _stage(root, "applicability.yaml", ApplicabilityConfig),
         _stage(root, "scoring.yaml", ScoringConfig),
     )
+    _check_modifiers(packs, stages[0])
     return RuleSet(packs, rules_hash(root), root, stages)
+
+
+def _check_modifiers(packs: dict[str, RulePack], context: ContextConfig) -> None:
+    """Every modifier a rule or a policy names is one context.yaml defines (or "question")."""
+    known = set(context.modifiers) | BUILT_IN_MODIFIERS
+    problems = []
+    for name, pack in packs.items():
+        for rule in pack.rules:
+            policy = rule.context
+            for field, used in (
+                ("suppress", policy.suppress),
+                ("scale", list(policy.scale)),
+                ("require", policy.require),
+            ):
+                for modifier in used:
+                    if modifier not in known:
+                        problems.append(
+                            f"{name}: rule {rule.id}: context.{field}: unknown modifier "
+                            f"{modifier!r}; context.yaml defines {', '.join(sorted(known))}"
+                        )
+    for kind, by_polarity in context.site_policy.items():
+        for polarity, used in by_polarity.items():
+            problems += [
+                f"context.yaml: site_policy.{kind}.{polarity}: unknown modifier {m!r}"
+                for m in used
+                if m not in known
+            ]
+    for kind, used in context.page_voice.items():
+        problems += [
+            f"context.yaml: page_voice.{kind}: unknown modifier {m!r}"
+            for m in used
+            if m not in known
+        ]
+    if problems:
+        raise RuleError("\n".join(problems))
 
 
 def _stage(root: Path, name: str, schema: type[StageConfig]) -> StageConfig:

@@ -42,8 +42,11 @@ class ContextConfig(_Strict):
     modifiers: dict[str, ModifierConfig]
     pseudo: list[str] = Field(default_factory=list)
     terminators: list[str] = Field(default_factory=list)
-    site_policy: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
-    page_voice: dict[str, list[str]] = Field(
+    site_policy: dict[
+        Literal["offers_treatment", "discusses", "unrelated"],
+        dict[Literal["red_flag", "absence", "mitigating"], list[str]],
+    ] = Field(default_factory=dict)
+    page_voice: dict[Literal["offers_treatment", "discusses", "unrelated"], list[str]] = Field(
         default_factory=dict,
         description="Modifiers every unquoted sentence of a page of this type has: on a page "
         "that sells, each sentence nobody else is said to have written is the seller's own.",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from app.engine.rulebook import CONFIG_FILES, RuleError, load_rules
+from app.engine.rulebook import CONFIG_FILES, SCHEMA_FILE, RuleError, load_rules, pack_schema
 from app.settings import Settings
 
 GOOD_RULE = """
@@ -59,6 +60,13 @@ def test_yes_and_no_stay_words(tmp_path: Path) -> None:
         (("    match:\n      phrases: [no, cure]\n", ""), "this rule needs a `match`"),
         (("phrases: [no, cure]", "phrasez: [cure]"), "match.phrasez: unknown key"),
         (("explanation: Why this matters to a patient.", "explanation: short"), "explanation"),
+        (
+            (
+                "      phrases: [no, cure]\n",
+                "      phrases: [no, cure]\n    context:\n      suppress: [negatd]\n",
+            ),
+            "pack.yaml: rule sample-rule: context.suppress: unknown modifier 'negatd'",
+        ),
     ],
 )
 def test_bad_rules_are_named(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
@@ -86,6 +94,22 @@ def test_missing_folder(tmp_path: Path) -> None:
         load_rules(tmp_path / "nowhere")
 
 
+def test_a_new_modifier_needs_no_python(tmp_path: Path) -> None:
+    folder = _rules_dir(
+        tmp_path,
+        GOOD_RULE.replace(
+            "      phrases: [no, cure]\n",
+            "      phrases: [no, cure]\n    context:\n      suppress: [rumoured]\n",
+        ),
+    )
+    context = (folder / "context.yaml").read_text(encoding="utf-8")
+    context = context.replace(
+        "modifiers:\n", "modifiers:\n  rumoured:\n    direction: both\n    phrases: [rumour]\n", 1
+    )
+    (folder / "context.yaml").write_text(context, encoding="utf-8")
+    assert load_rules(folder).by_id["sample-rule"].context.suppress == ["rumoured"]
+
+
 @pytest.mark.parametrize(
     ("name", "change", "expected"),
     [
@@ -97,6 +121,16 @@ def test_missing_folder(tmp_path: Path) -> None:
         ("scoring.yaml", ("decay: 0.5", "decay: 5"), "scoring.yaml: decay"),
         ("applicability.yaml", ("cues_shown:", "cues_shwn:"), "applicability.yaml: cues_shwn"),
         ("applicability.yaml", ("offers: 0.5", "offers: 1.5"), "applicability.yaml: offers"),
+        (
+            "context.yaml",
+            ("    red_flag: [first_person]", "    red_flag: [first_persn]"),
+            "context.yaml: site_policy.discusses.red_flag: unknown modifier 'first_persn'",
+        ),
+        (
+            "context.yaml",
+            ("  discusses:\n    red_flag:", "  discuses:\n    red_flag:"),
+            "site_policy.discuses",
+        ),
     ],
 )
 def test_stage_config_files_are_checked(
@@ -109,3 +143,14 @@ def test_stage_config_files_are_checked(
     with pytest.raises(RuleError) as excinfo:
         load_rules(folder)
     assert expected in str(excinfo.value)
+
+
+def test_the_published_schema_is_the_loaders_own() -> None:
+    # rules/schema.json is generated from the models the loader validates with; a change to a
+    # model without `redflags rules schema` leaves editors checking against an old schema.
+    committed = (Settings().rules_dir / SCHEMA_FILE).read_text(encoding="utf-8")
+    assert committed == pack_schema(), "run: .venv/bin/redflags rules schema"
+    schema = json.loads(committed)
+    assert schema["additionalProperties"] is False  # unknown keys are errors, as in the loader
+    rule = schema["$defs"]["Rule"]
+    assert {"id", "title", "category", "polarity", "weight", "languages"} <= set(rule["properties"])
