@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -10,9 +11,25 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-# The project ships its rule packs and built pipeline beside the package (a source checkout or the
-# Docker image's /app); both paths are settings so an installed copy can point elsewhere.
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
+_CHECKOUT = _PACKAGE.parent
+
+
+def _shipped(*parts: str) -> Path:
+    """A data folder of the project: the checkout's own (a source tree, the Docker image's /app)
+    or, for an installed wheel, the copy shipped inside the package."""
+    if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "rules").is_dir():
+        return _CHECKOUT.joinpath(*parts)
+    return _PACKAGE.joinpath("_shipped", *parts)
+
+
+def _pipeline_dir() -> Path:
+    """Where the built spaCy pipelines are kept: beside the rules in a checkout; in the user's
+    cache for an installed wheel, whose package folder may not be writable."""
+    if (_CHECKOUT / "pyproject.toml").is_file():
+        return _CHECKOUT / "models" / "pipeline"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "redflags" / "pipeline"
 
 
 class Settings(BaseSettings):
@@ -23,9 +40,9 @@ class Settings(BaseSettings):
     )
 
     # Engine
-    rules_dir: Path = _PROJECT_ROOT / "rules"
-    models_dir: Path = _PROJECT_ROOT / "models" / "pipeline"
-    pagetype_dir: Path = _PROJECT_ROOT / "models" / "pagetype"
+    rules_dir: Path = Field(default_factory=lambda: _shipped("rules"))
+    models_dir: Path = Field(default_factory=_pipeline_dir)
+    pagetype_dir: Path = Field(default_factory=lambda: _shipped("models", "pagetype"))
     max_document_bytes: int = Field(5_000_000, gt=0, description="Bytes of one page analysed.")
     max_text_chars: int = Field(1_000_000, gt=0, description="Characters of text per page.")
     min_words: int = Field(40, ge=0, description="Below this a page 'has almost no text'.")
