@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import anyio
 
 from app import __version__
 from app.engine.analyzer import Engine
-from app.engine.charset import ExtractionError
-from app.engine.extract import extract_document
-from app.engine.types import ExtractedPage, PageInfo, Report, TrialCheck
+from app.engine.types import PageInfo, Report, TrialCheck
+from app.extract.charset import ExtractionError
+from app.extract.document import extract_document
+from app.extract.page import ExtractedPage
 from app.fetch import CrawlResult, FetchedPage, Fetcher, crawl_site, registrable_domain
 from app.settings import Settings
+from app.storage import ReportStore, StoredReport
 from app.verify import RegistryClient, SiteContext, Verification, verify_trials
 
 STUDY_URL = "https://clinicaltrials.gov/study/{}"
@@ -81,6 +84,30 @@ async def run_check(
         checks = [_trial_check(v) for v in verifications]
         report = engine.add_trial_checks(report, checks)
     return SiteCheck(report, fetched)
+
+
+async def check_and_save(
+    url: str,
+    typed: str,
+    settings: Settings,
+    engine: Engine,
+    fetcher: Fetcher,
+    registry: RegistryClient | None,
+    store: ReportStore,
+    *,
+    max_pages: int | None = None,
+    explain: bool = False,
+) -> tuple[SiteCheck, StoredReport]:
+    """A person's check, as the API and the patient's page run it: ``run_check`` within
+    ``check_timeout`` (TimeoutError beyond it), then the report and its pages stored (an
+    unreadable site too: its report says so). ``typed`` is the address as the person gave it."""
+    with anyio.fail_after(settings.check_timeout):
+        result = await run_check(
+            url, settings, engine, fetcher, registry, max_pages=max_pages, explain=explain
+        )
+    save = partial(store.save, result.report, kind="check", input_url=typed, fetched=result.fetched)
+    stored = await anyio.to_thread.run_sync(save)  # blocking SQLAlchemy stays off the loop
+    return result, stored
 
 
 def _extract_and_analyze(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from app.engine.charset import ExtractionError
-from app.engine.extract import extract_document
-from app.engine.types import ExtractedPage
+from app.extract.charset import ExtractionError
+from app.extract.document import extract_document
+from app.extract.page import ExtractedPage
 
 PAGE_SUFFIXES = (".html", ".htm", ".xhtml", ".txt", ".text", ".md")
 ENTRY_NAMES = ("index.html", "index.htm", "index.xhtml", "index.txt")

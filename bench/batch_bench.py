@@ -35,7 +35,7 @@ from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from app.engine.analyzer import Engine  # noqa: E402
-from app.engine.extract import extract_document  # noqa: E402
+from app.extract.document import extract_document  # noqa: E402
 from app.fetch import Fetcher  # noqa: E402
 from app.jobs.queue import NewItem  # noqa: E402
 from app.jobs.runner import run_worker  # noqa: E402

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from app.engine.analyzer import Engine
-from app.engine.extract import extract_document
 from app.engine.identifiers import find_all
 from app.engine.nlp import _artifacts
-from app.engine.types import ExtractedPage
+from app.extract.document import extract_document
+from app.extract.page import ExtractedPage
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

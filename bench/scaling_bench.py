@@ -18,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.engine.analyzer import Engine
-from app.engine.extract import extract_document
-from app.engine.types import ExtractedPage
+from app.extract.document import extract_document
+from app.extract.page import ExtractedPage
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

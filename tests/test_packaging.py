@@ -24,7 +24,7 @@ SCRIPT = """
 import json, sys
 import app
 from app.engine.analyzer import Engine
-from app.engine.extract import extract_html
+from app.extract.document import extract_html
 from app.settings import Settings
 settings = Settings()
 report = Engine.from_settings(settings).analyze([extract_html(sys.argv[1].encode(), "p")], "p")

@@ -14,8 +14,9 @@ from fastapi import APIRouter, Depends
 from app.api.deps import EngineDep, SettingsDep, StoreDep, analyze_limit
 from app.api.errors import ApiError, error_responses
 from app.api.schemas import AnalyzeRequest, AnalyzeResponse, ReportResponse
-from app.engine.extract import ExtractionError, extract_html, extract_text
-from app.engine.types import ExtractedPage, Report
+from app.engine.types import Report
+from app.extract.document import ExtractionError, extract_html, extract_text
+from app.extract.page import ExtractedPage
 from app.fetch import FetchedPage, normalize_url
 from app.settings import Settings
 

@@ -8,16 +8,14 @@ it), so an investigator can show that the site was down that day.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Depends, Path, Response
 
 from app.api.deps import EngineDep, FetcherDep, RegistryDep, SettingsDep, StoreDep, check_limit
 from app.api.errors import ApiError, error_responses
 from app.api.schemas import CheckRequest, ReportResponse, SiteHistory
-from app.check import SiteCheck, run_check
+from app.check import SiteCheck, check_and_save
 
 router = APIRouter(tags=["checks"])
 
@@ -45,16 +43,17 @@ async def create_check(
     analyse it, verify the trial numbers it cites, and store the report with those pages."""
     max_pages = min(body.max_pages or settings.max_pages, settings.max_pages)
     try:
-        with anyio.fail_after(settings.check_timeout):
-            result = await run_check(
-                body.url,
-                settings,
-                engine,
-                fetcher,
-                registry,
-                max_pages=max_pages,
-                explain=body.explain,
-            )
+        result, stored = await check_and_save(
+            body.url,
+            body.url,
+            settings,
+            engine,
+            fetcher,
+            registry,
+            store,
+            max_pages=max_pages,
+            explain=body.explain,
+        )
     except TimeoutError:
         raise ApiError(
             504,
@@ -62,10 +61,6 @@ async def create_check(
             f"Checking this site took longer than {settings.check_timeout:g} seconds, so it was "
             "stopped. The site may be very slow; please try again later.",
         ) from None
-    save = partial(
-        store.save, result.report, kind="check", input_url=body.url, fetched=result.fetched
-    )
-    stored = await anyio.to_thread.run_sync(save)  # blocking SQLAlchemy stays off the loop
     if _unreachable(result):
         reason = result.report.warnings[0] if result.report.warnings else "no answer"
         raise ApiError(

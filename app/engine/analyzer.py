@@ -29,14 +29,13 @@ from app.engine.types import (
     ApplicabilityKind,
     Decision,
     Evidence,
-    ExtractedPage,
     Finding,
     Identifiers,
     PageInfo,
-    Region,
     Report,
     TrialCheck,
 )
+from app.extract.page import ExtractedPage, Region
 from app.settings import Settings
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from app.engine.rulebook import Rule
 from app.engine.stage_config import ContextConfig
-from app.engine.types import BlockKind, Region
+from app.extract.page import BlockKind, Region
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ from urllib.parse import unquote, urlsplit
 
 from app.engine.money import find_money_spans
 from app.engine.scan import finditer_digit_lines
-from app.engine.types import ExtractedPage, Identifiers, Money, RegistryId
+from app.engine.types import Identifiers, Money, RegistryId
+from app.extract.page import ExtractedPage
 
 IdentifierKind = Literal["registry_id", "ind_number", "money"]
 

@@ -28,9 +28,9 @@ from app.engine.types import (
     MITIGATING_CATEGORIES,
     RED_FLAG_CATEGORIES,
     ApplicabilityKind,
-    BlockKind,
     Polarity,
 )
+from app.extract.page import BlockKind
 
 # A context modifier's name: one of context.yaml's modifiers, or "question" (a sentence that
 # ends with "?"). Checked against context.yaml when the rules are loaded, so a new modifier

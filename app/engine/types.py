@@ -12,19 +12,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Region = Literal["main", "nav", "header", "footer", "aside"]
-BlockKind = Literal[
-    "title",
-    "meta",
-    "heading",
-    "paragraph",
-    "list_item",
-    "table_cell",
-    "button",
-    "link",
-    "quote",
-    "text",
-]
 Polarity = Literal["red_flag", "absence", "mitigating"]
 Verdict = Literal["high_risk", "caution", "low_risk", "not_applicable", "unreadable"]
 
@@ -70,48 +57,6 @@ MITIGATING_CATEGORIES = (
     "investigational_status",
 )
 CATEGORIES = RED_FLAG_CATEGORIES + ABSENCE_CATEGORIES + MITIGATING_CATEGORIES
-
-
-# --- Extraction output -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    """One visible unit of text; sentences never run across two blocks."""
-
-    text: str
-    kind: BlockKind
-    region: Region
-    start: int  # offset of the block in ExtractedPage.text
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """An ``<a href>`` on the page, resolved against the page URL when one is known."""
-
-    href: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class ExtractedPage:
-    """What the extractor read from one HTML or text document."""
-
-    source: str  # URL or file path the evidence will point to
-    text: str  # the blocks' texts joined by blank lines
-    blocks: tuple[Block, ...]
-    title: str | None = None
-    description: str | None = None
-    lang: str | None = None
-    links: tuple[Link, ...] = ()
-    registry_links: tuple[str, ...] = ()  # outbound links to trial registries
-    structured_prices: tuple[str, ...] = ()  # schema.org priceRange / Offer price strings
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def word_count(self) -> int:
-        return len(self.text.split())
 
 
 # --- Report (public contract) ------------------------------------------------------------------

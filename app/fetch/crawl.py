@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from posixpath import splitext
 from urllib.parse import urlsplit
 
-from app.engine.extract import ExtractionError, extract_document
-from app.engine.types import ExtractedPage, Link
+from app.extract.document import ExtractionError, extract_document
+from app.extract.page import ExtractedPage, Link
 from app.fetch.client import ByteBudget, FetchedPage, Fetcher
 from app.fetch.robots import RobotsCache
 from app.fetch.urls import UrlRejected, normalize_url, registrable_domain

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.engine.extract import extract_document
-from app.engine.types import ExtractedPage
+from app.extract.document import extract_document
+from app.extract.page import ExtractedPage
 from app.training.corpus import Sample
 
 

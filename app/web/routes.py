@@ -5,15 +5,13 @@ Plain HTML forms and redirects, so everything works without JavaScript.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import EngineDep, FetcherDep, LimiterDep, RegistryDep, SettingsDep, StoreDep
-from app.check import run_check
+from app.check import check_and_save
 from app.engine.types import VERDICTS
 from app.fetch import AddressNotAllowed, UrlRejected, normalize_url
 from app.web import view
@@ -56,8 +54,7 @@ async def check(
     try:
         # Normalising first turns "not a url" away before anything is fetched.
         target = normalize_url(typed)
-        with anyio.fail_after(settings.check_timeout):
-            result = await run_check(target, settings, engine, fetcher, registry)
+        _, stored = await check_and_save(target, typed, settings, engine, fetcher, registry, store)
     except TimeoutError:
         message = (
             f"Checking this site took longer than {settings.check_timeout:g} seconds, so we "
@@ -69,9 +66,6 @@ async def check(
     except UrlRejected as exc:
         message = f"That does not look like a web address ({exc.reason}). Try clinic-name.com."
         return _form(request, typed, message)
-    # An unreadable site is saved too: its report says plainly that we could not read it.
-    save = partial(store.save, result.report, kind="check", input_url=typed, fetched=result.fetched)
-    stored = await anyio.to_thread.run_sync(save)  # the store is blocking SQLAlchemy
     # A path, not an absolute URL: behind a proxy the scheme and host we see may be wrong.
     location = request.app.url_path_for("report", report_id=stored.id)
     return RedirectResponse(str(location), status_code=303)

@@ -50,6 +50,9 @@ def _serve(tmp_path: Path, **env: str) -> Iterator[str]:
             except httpx.TransportError:
                 time.sleep(0.2)
         else:
+            if server.poll() is not None:
+                output = server.communicate(timeout=10)[0].decode(errors="replace")
+                pytest.fail(f"redflags serve exited with {server.returncode}:\n{output[-2000:]}")
             pytest.fail("redflags serve did not answer within 60 s")
         yield base
     finally:

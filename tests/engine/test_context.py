@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.engine.analyzer import Engine
-from app.engine.extract import extract_text
+from app.extract.document import extract_text
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from app.engine.extract import (
+from app.extract.document import (
     ExtractionError,
     _Walker,
     decode_document,
@@ -19,7 +19,7 @@ from app.engine.extract import (
     extract_html,
     extract_text,
 )
-from app.engine.types import ExtractedPage
+from app.extract.page import ExtractedPage
 
 CORPUS = Path(
     os.environ.get("REDFLAGS_CORPUS")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from app.engine.analyzer import Engine
-from app.engine.extract import extract_text
 from app.engine.types import Report
+from app.extract.document import extract_text
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
 

@@ -11,7 +11,8 @@ from typing import Any
 from app.engine.analyzer import Engine
 from app.engine.findings import Kept, group_window
 from app.engine.rulebook import load_rules
-from app.engine.types import Evidence, ExtractedPage
+from app.engine.types import Evidence
+from app.extract.page import ExtractedPage
 from app.settings import Settings
 
 RULE = load_rules(Settings().rules_dir).by_id["many-conditions"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.engine.analyzer import Engine
-from app.engine.extract import extract_html
+from app.extract.document import extract_html
 
 PAGE = """<html><head><title>Example Regenerative Clinic</title>
 <script type="application/ld+json">

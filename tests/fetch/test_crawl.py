@@ -9,7 +9,7 @@ from datetime import UTC
 
 import pytest
 
-from app.engine.types import Link
+from app.extract.page import Link
 from app.fetch import Fetcher, crawl_site
 from app.fetch.crawl import link_score
 from tests.fetch.servers import CORPUS_DIR, FakeDns, TestSite, fast_settings

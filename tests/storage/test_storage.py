@@ -10,8 +10,8 @@ import sqlalchemy
 from sqlalchemy import inspect, select
 
 from app.engine.analyzer import Engine
-from app.engine.extract import extract_html
 from app.engine.types import Report
+from app.extract.document import extract_html
 from app.fetch import FetchedPage
 from app.storage import ApiKeyStore, ReportStore, upgrade
 from app.storage.models import PageRow

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from app.engine.charset import (
+from app.extract.charset import (
     Entry,
     ExtractionError,
     charset_from_content_type,
@@ -24,8 +24,8 @@ from app.engine.charset import (
     plain_text_blocks,
     read_document,
 )
-from app.engine.jsonld import json_ld_prices
-from app.engine.types import Block, BlockKind, ExtractedPage, Link, Region
+from app.extract.jsonld import json_ld_prices
+from app.extract.page import Block, BlockKind, ExtractedPage, Link, Region
 
 __all__ = ["ExtractionError", "decode_document", "extract_document", "extract_html", "extract_text"]
 

@@ -14,7 +14,7 @@ import unicodedata
 
 from charset_normalizer import from_bytes
 
-from app.engine.types import BlockKind, Region
+from app.extract.page import BlockKind, Region
 
 Entry = tuple[str, BlockKind, Region]  # a block before offsets are assigned
 

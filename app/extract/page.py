@@ -1,0 +1,60 @@
+"""What extraction makes of one HTML or text document: its text in blocks, its links and
+facts. Fetching, the engine and the CLI's file inputs all speak this; it depends on nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Region = Literal["main", "nav", "header", "footer", "aside"]
+BlockKind = Literal[
+    "title",
+    "meta",
+    "heading",
+    "paragraph",
+    "list_item",
+    "table_cell",
+    "button",
+    "link",
+    "quote",
+    "text",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One visible unit of text; sentences never run across two blocks."""
+
+    text: str
+    kind: BlockKind
+    region: Region
+    start: int  # offset of the block in ExtractedPage.text
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """An ``<a href>`` on the page, resolved against the page URL when one is known."""
+
+    href: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedPage:
+    """What the extractor read from one HTML or text document."""
+
+    source: str  # URL or file path the evidence will point to
+    text: str  # the blocks' texts joined by blank lines
+    blocks: tuple[Block, ...]
+    title: str | None = None
+    description: str | None = None
+    lang: str | None = None
+    links: tuple[Link, ...] = ()
+    registry_links: tuple[str, ...] = ()  # outbound links to trial registries
+    structured_prices: tuple[str, ...] = ()  # schema.org priceRange / Offer price strings
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def word_count(self) -> int:
+        return len(self.text.split())
