@@ -151,8 +151,9 @@ def test_resumed_batches_lose_sites_never_after_three_kills(
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         done = _query(job_db, "SELECT count(*) FROM batch_items WHERE state='done'")[0][0]
-    running = {u for (u,) in _query(job_db, "SELECT url FROM batch_items WHERE state='running'")}
-    assert running, "the kills should have caught sites in progress"
+    # The slow site, first in the list, was in flight at the first kill at least.
+    crashes = dict(_query(job_db, "SELECT url, crashes FROM batch_items"))
+    assert crashes[slow] >= 1, "the kills should have caught the slow site in progress"
 
     result = _run(args, batch_env, tmp_path)
     assert result.returncode == 0, result.stderr

@@ -276,7 +276,7 @@ def test_a_check_that_takes_too_long_comes_back_to_the_form(
     async def endless_check(*args: object, **kwargs: object) -> None:
         await anyio.sleep(30)
 
-    monkeypatch.setattr("app.web.routes.run_check", endless_check)
+    monkeypatch.setattr("app.check.run_check", endless_check)
     app = create_app(web_settings(tmp_path, check_timeout=0.2), engine=engine)
     with TestClient(app) as slow:
         response = slow.post("/check", data={"url": "sunrise-clinic.com"})
