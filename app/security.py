@@ -12,7 +12,7 @@ import logging
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import ErrorInfo, error_json
+from app.api.errors import ErrorInfo, send_error
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = ErrorInfo(
@@ -80,17 +80,5 @@ class SecurityHeaders:
             # carries the same headers and error envelope as every other response, and the
             # exception ends here: re-raised, it made the server drop the keep-alive connection.
             log.exception("unhandled error on %s %s", scope.get("method"), path)
-            if started:
-                return
-            body = error_json(INTERNAL_ERROR)
-            await send_with_headers(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send_with_headers({"type": "http.response.body", "body": body})
+            if not started:
+                await send_error(send_with_headers, 500, INTERNAL_ERROR)

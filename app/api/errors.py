@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 from app.fetch import AddressNotAllowed, UrlRejected
 
@@ -52,9 +53,15 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-def error_json(info: ErrorInfo) -> bytes:
-    """The envelope as bytes, for the pure-ASGI middlewares that answer before routing."""
-    return ErrorBody(error=info).model_dump_json(exclude_none=True).encode()
+async def send_error(send: Send, status: int, info: ErrorInfo, *, close: bool = False) -> None:
+    """Answer with the envelope from a pure-ASGI middleware (before routing, or after a route
+    failed); ``close`` asks the client to drop the connection (an unread request body)."""
+    body = ErrorBody(error=info).model_dump_json(exclude_none=True).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _respond(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import ErrorInfo, error_json
+from app.api.errors import ErrorInfo, send_error
 from app.settings import Settings
 
 ANALYZE_PATH = "/api/v1/analyze"
@@ -56,24 +56,8 @@ class BodyLimit:
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = error_json(
-        ErrorInfo(
-            code="too_large",
-            message=f"The request is too large: at most {limit:,} bytes are accepted.",
-        )
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    message = f"The request is too large: at most {limit:,} bytes are accepted."
+    await send_error(send, 413, ErrorInfo(code="too_large", message=message), close=True)
 
 
 def body_limits(settings: Settings) -> Callable[[str], int]:

@@ -269,8 +269,13 @@ class Engine:
                         seller = self._judge(
                             rule, pattern, index, state, span, "offers_treatment", explain
                         )
-                        if isinstance(seller, Kept):
-                            outcome = _as_seller_voice(seller, p_offers)
+                        # Set aside here too, the seller-voice reading's reason is the telling
+                        # one (negated, a question...), not "not in its own voice".
+                        outcome = (
+                            _as_seller_voice(seller, p_offers)
+                            if isinstance(seller, Kept)
+                            else seller
+                        )
                 if isinstance(outcome, Kept):
                     kept.append(outcome)
                 elif outcome is not None:
