@@ -34,7 +34,9 @@ async def fetch(url: str, **overrides: object):
         return await fetcher.fetch(url)
 
 
-async def test_page_metadata_is_recorded(site: TestSite) -> None:
+async def test_page_metadata_is_recorded(
+    site: TestSite, corpus: Path
+) -> None:  # corpus: skip if absent
     path = "/s01-desert-bloom-regenerative/index.html"
     before = datetime.now(UTC)
     page = await fetch(site.url(path))

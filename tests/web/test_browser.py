@@ -133,7 +133,12 @@ def open_page(browser: Browser, url: str, **options: object) -> tuple[Page, list
 
 
 def test_patient_reads_the_report(
-    browser: Browser, server: str, site: TestSite, report_path: str, output: Path
+    browser: Browser,
+    server: str,
+    site: TestSite,
+    report_path: str,
+    output: Path,
+    corpus: Path,  # the report is of a dev-corpus site: skipped where the corpus is absent
 ) -> None:
     page, refused = open_page(browser, server + report_path, java_script_enabled=False)
     expect(page.locator(".verdict__words")).to_have_text(re.compile(r"High risk"))

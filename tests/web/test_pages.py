@@ -102,7 +102,9 @@ def test_hostile_typed_value_is_kept_inert(client: TestClient) -> None:
     assert_inert(page)
 
 
-def test_a_site_is_checked_saved_and_shown(client: TestClient, site: TestSite) -> None:
+def test_a_site_is_checked_saved_and_shown(
+    client: TestClient, site: TestSite, corpus: Path
+) -> None:
     url = site.url("/s01-desert-bloom-regenerative/index.html")
     response = client.post("/check", data={"url": url}, follow_redirects=False)
     assert response.status_code == 303
