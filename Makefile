@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 
 quality: rules
-	$(BIN)/python -m app.quality $(CORPUS)
+	$(BIN)/python -m app.training.quality_dev $(CORPUS)
 
 # The page-type model and score thresholds, from corpus/real (its text cache: corpus/README.md).
 train: rules

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from app.check import SiteCheck, run_check
 from app.engine.analyzer import Engine
+from app.extract.files import load_site
 from app.fetch import AddressNotAllowed, Fetcher
-from app.inputs import load_site
-from app.quality import LABEL_CATEGORIES
+from app.pipeline.check import SiteCheck, run_check
 from app.settings import Settings
+from app.training.quality_dev import LABEL_CATEGORIES
 from app.verify import RegistryClient
 from tests.fetch.servers import TestSite, fast_settings
 from tests.verify.fake_registry import PATIENT_FUNDED, UNKNOWN, FakeRegistry

@@ -24,8 +24,7 @@ from app.api.errors import ApiError, ErrorBody, error_responses
 from app.jobs import export
 from app.jobs.inputs import InputError, read_sites
 from app.jobs.queue import NewItem, Progress
-from app.jobs.results import table_rows
-from app.jobs.runner import header
+from app.jobs.results import batch_table, header, table_rows
 from app.jobs.service import BackgroundWorker
 from app.jobs.store import SqlJobQueue
 from app.jobs.summary import render_summary, style_csp
@@ -236,16 +235,10 @@ def batch_summary(
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
 ) -> HTMLResponse:
     batch = _owned(queue, batch_id, key)
-    progress = queue.progress(batch_id)
-    assert progress is not None  # _owned found the batch
-    items = list(queue.items(batch_id))
-    rows = table_rows(items, list(batch.options.get("columns", [])), _report_url(request))
     page = render_summary(
+        batch_table(queue, batch, _report_url(request)),
         title=f"Batch {batch_id}",
         created_at=batch.created_at,
-        progress=progress,
-        items=items,
-        rows=rows,
         sort=(sort, order),
     )
     return HTMLResponse(page, headers={"Content-Security-Policy": style_csp()})

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from app.api.deps import EngineDep, FetcherDep, RegistryDep, SettingsDep, StoreDep, check_limit
 from app.api.errors import ApiError, error_responses
 from app.api.schemas import CheckRequest, ReportResponse, SiteHistory
-from app.check import SiteCheck, check_and_save
+from app.pipeline.check import SiteCheck, check_and_save
 
 router = APIRouter(tags=["checks"])
 

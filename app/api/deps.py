@@ -1,7 +1,7 @@
 """Request dependencies, as ``Annotated`` aliases so route signatures stay short and typed.
 
-Everything heavy is built once in ``app.main``'s lifespan and kept on ``app.state``; these
-aliases hand it to routes (the web pages in ``app.web`` use them too):
+Everything heavy is built once in ``app.service.factory``'s lifespan and kept on
+``app.state``; these aliases hand it to routes (the web pages in ``app.web`` use them too):
 
 - ``SettingsDep``  the ``Settings`` the app was created with
 - ``EngineDep``    the loaded analysis ``Engine`` (CPU-bound: call it from ``def`` routes or
@@ -25,11 +25,11 @@ from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader
 
 from app.api.errors import ApiError
+from app.api.ratelimit import SlidingWindowLimiter
 from app.engine.analyzer import Engine
 from app.fetch import Fetcher
 from app.jobs.service import BackgroundWorker
 from app.jobs.store import SqlJobQueue
-from app.ratelimit import SlidingWindowLimiter
 from app.settings import Settings
 from app.storage import ApiKey, ApiKeyStore, ReportStore
 from app.verify import RegistryClient

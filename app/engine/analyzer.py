@@ -174,8 +174,8 @@ class Engine:
     def add_trial_checks(self, report: Report, checks: Sequence[TrialCheck]) -> Report:
         """Fold registry checks into the report as findings of the ``registry_verdict`` rules.
 
-        The engine never asks the registry itself; the caller (``app.check``) does and hands the
-        answers in, so offline analysis and tests stay free of network access.
+        The engine never asks the registry itself; the caller (``app.pipeline.check``) does and
+        hands the answers in, so offline analysis and tests stay free of network access.
         """
         if not checks:
             return report

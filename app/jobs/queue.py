@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from app.check import SiteCheck
+from app.pipeline.check import SiteCheck
 from app.storage.batch_tables import ItemState
 
 

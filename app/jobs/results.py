@@ -7,9 +7,12 @@ sorting never have to open thousands of full reports.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from app.engine.types import Report
+from app.jobs.queue import JobQueue, Progress
+from app.storage.batch_tables import BatchRow
 
 MAX_PRICES = 10
 TOP_FINDINGS = 5
@@ -68,6 +71,31 @@ def summarize(report: Report) -> dict[str, Any]:
         "prices": prices,
         "problem": problem,
     }
+
+
+@dataclass(frozen=True)
+class BatchTable:
+    """A stored batch as a table: what every export and the summary page are made from."""
+
+    progress: Progress
+    items: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    header: list[str]
+
+
+def batch_table(queue: JobQueue, batch: BatchRow, report_url: ReportUrl) -> BatchTable:
+    """Read a batch once and turn it into rows, so the API and ``redflags batch`` agree."""
+    progress = queue.progress(batch.id)
+    if progress is None:
+        raise LookupError(f"batch {batch.id} is not in the queue")
+    columns = list(batch.options.get("columns", []))
+    items = list(queue.items(batch.id))
+    return BatchTable(progress, items, table_rows(items, columns, report_url), header(columns))
+
+
+def header(columns: list[str]) -> list[str]:
+    """Column names of the table: the result columns, then the input's own columns."""
+    return [*COLUMNS, *(carried_name(c) for c in columns)]
 
 
 def table_rows(

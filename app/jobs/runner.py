@@ -26,7 +26,7 @@ from app.fetch import Fetcher
 from app.jobs import export
 from app.jobs.inputs import InputError, SiteList, read_sites, triage
 from app.jobs.progress import ProgressBar
-from app.jobs.results import COLUMNS, carried_name, table_rows
+from app.jobs.results import batch_table
 from app.jobs.store import SqlJobQueue
 from app.jobs.summary import render_summary
 from app.jobs.worker import Outcome, Worker, site_checker
@@ -145,10 +145,6 @@ async def run_worker(
         await worker.run(stop)
 
 
-def header(columns: list[str]) -> list[str]:
-    return [*COLUMNS, *(carried_name(c) for c in columns)]
-
-
 def _open_batch(
     queue: SqlJobQueue, sites: SiteList, sha256: str, opts: BatchOptions, out: TextIO
 ) -> BatchRow:
@@ -176,19 +172,13 @@ def _open_batch(
 
 def _write_outputs(queue: SqlJobQueue, batch: BatchRow, opts: BatchOptions) -> None:
     base = opts.report_base_url.rstrip("/")
-    columns = list(batch.options.get("columns", []))
-    items = list(queue.items(batch.id))
-    rows = table_rows(items, columns, lambda report_id: f"{base}/r/{report_id}")
-    export.write(opts.output, rows, header(columns))
+    table = batch_table(queue, batch, lambda report_id: f"{base}/r/{report_id}")
+    export.write(opts.output, table.rows, table.header)
     if opts.html is not None:
-        progress = queue.progress(batch.id)
-        assert progress is not None
         page = render_summary(
+            table,
             title=f"Batch screening: {batch.options.get('input', opts.input.name)}",
             created_at=batch.created_at,
-            progress=progress,
-            items=items,
-            rows=rows,
         )
         partial = opts.html.with_name(f".{opts.html.name}.partial")
         partial.write_text(page, encoding="utf-8")

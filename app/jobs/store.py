@@ -19,10 +19,10 @@ import sqlalchemy
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from app.check import SiteCheck
 from app.jobs.inputs import triage
 from app.jobs.queue import Claim, NewItem, Progress
 from app.jobs.results import summarize
+from app.pipeline.check import SiteCheck
 from app.storage import ReportStore
 from app.storage.batch_tables import ITEM_STATES, BatchItemRow, BatchRow
 

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from app.engine.types import ABSENCE_CATEGORIES, RED_FLAG_CATEGORIES, VERDICTS
 from app.jobs.charts import Bar, bar_chart, column_chart
 from app.jobs.queue import Progress
+from app.jobs.results import BatchTable
 
 TEMPLATES = Path(__file__).with_name("templates")
 SEVERITY = {"high_risk": 4, "caution": 3, "low_risk": 2, "not_applicable": 1, "unreadable": 0}
@@ -79,26 +80,24 @@ def sort_rows(rows: Sequence[Mapping[str, Any]], key: str, order: str) -> list[d
 
 
 def render_summary(
+    table: BatchTable,
     *,
     title: str,
     created_at: datetime,
-    progress: Progress,
-    items: Sequence[Mapping[str, Any]],
-    rows: Sequence[Mapping[str, Any]],
     sort: tuple[str, str] | None = None,
 ) -> str:
     """The page. ``sort`` given: one table in that order, headers link to ``?sort=``; none:
     the file version, with every ordering and ``#anchor`` links."""
     if sort is None:
         orders = [(k, o) for k in SORTS for o in ("desc", "asc") if (k, o) != DEFAULT_SORT]
-        views = [_view(rows, k, o) for k, o in [*orders, DEFAULT_SORT]]  # the default is last
+        views = [_view(table.rows, k, o) for k, o in [*orders, DEFAULT_SORT]]  # default last
     else:
-        views = [_view(rows, *sort)]
+        views = [_view(table.rows, *sort)]
     context = {
         "title": title,
         "created_at": created_at,
-        "progress": progress,
-        "charts": _charts(progress, items),
+        "progress": table.progress,
+        "charts": _charts(table.progress, table.items),
         "views": views,
         "served": sort is not None,
         "sorts": SORTS,

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
-from app.check import SiteCheck, run_check
 from app.engine.analyzer import Engine
 from app.fetch import Fetcher, UrlRejected
 from app.jobs.queue import Claim, JobQueue
+from app.pipeline.check import SiteCheck, run_check
 from app.settings import Settings
 from app.verify import RegistryClient
 

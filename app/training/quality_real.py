@@ -22,11 +22,11 @@ from app.engine.nlp import NlpEngine, load_or_build
 from app.engine.pagetype import PageTypeModel
 from app.engine.rulebook import RuleSet, load_rules
 from app.engine.types import Report
-from app.quality import LABEL_CATEGORIES
 from app.settings import get_settings
 from app.training import pagetype as fitting
 from app.training.corpus import FLAGS, Sample, dev_samples, read_labels, real_samples
 from app.training.pages import entry_text, sample_page
+from app.training.quality_dev import LABEL_CATEGORIES
 
 _ROOT = Path(__file__).resolve().parent.parent.parent
 # The keyword grep: a page is flagged when it names the treatment and two selling words.

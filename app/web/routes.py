@@ -11,9 +11,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import EngineDep, FetcherDep, LimiterDep, RegistryDep, SettingsDep, StoreDep
-from app.check import check_and_save
 from app.engine.types import VERDICTS
 from app.fetch import AddressNotAllowed, UrlRejected, normalize_url
+from app.pipeline.check import check_and_save
 from app.web import view
 from app.web.templating import templates
 

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.engine.analyzer import Engine
-from app.main import create_app
+from app.service.factory import create_app
 from app.settings import Settings
 from tests.fetch.servers import TestSite, service_settings
 

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.cli import main
-from app.ratelimit import SlidingWindowLimiter
+from app.api.ratelimit import SlidingWindowLimiter
+from app.cli.main import main
 from app.settings import get_settings
 from app.storage import ApiKeyStore
 from app.storage.models import ApiKeyRow

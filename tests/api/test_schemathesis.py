@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from app.api.deps import get_fetcher
 from app.engine.analyzer import Engine
 from app.fetch import ByteBudget, FetchedPage, Fetcher, normalize_url
-from app.main import create_app
+from app.service.factory import create_app
 from tests.fetch.servers import closed_port, fast_settings
 
 EXAMPLES = 25  # per operation: the whole run stays well under a minute

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from app.engine.analyzer import Engine
-from app.main import create_app
+from app.service.factory import create_app
 from app.settings import Settings
 from tests.fetch.servers import closed_port
 

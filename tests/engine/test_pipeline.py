@@ -89,7 +89,7 @@ def test_anchored_matching_finds_exactly_what_a_plain_matcher_finds(
     from spacy.matcher import Matcher, PhraseMatcher
     from spacy.tokens import Doc
 
-    from app.inputs import load_site
+    from app.extract.files import load_site
 
     nlp = engine.nlp.pipelines["en"]
     terms = nlp.get_pipe("rule_terms")

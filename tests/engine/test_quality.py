@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.engine.analyzer import Engine
-from app.inputs import load_site
-from app.quality import SiteResult, evaluate, per_flag_scores
+from app.extract.files import load_site
+from app.training.quality_dev import SiteResult, evaluate, per_flag_scores
 
 
 @pytest.fixture(scope="module")

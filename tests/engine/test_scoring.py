@@ -83,7 +83,7 @@ def test_verdict_thresholds(weight: float, applicability: str, verdict: str) -> 
 
 
 def test_report_arithmetic_is_visible(engine, corpus) -> None:
-    from app.inputs import load_site
+    from app.extract.files import load_site
 
     report = engine.analyze(
         load_site(str(corpus / "s01-desert-bloom-regenerative"), max_bytes=5_000_000), "s01"

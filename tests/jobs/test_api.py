@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 from app.engine.analyzer import Engine
 from app.jobs.store import SqlJobQueue
 from app.jobs.worker import worker_is_dead
-from app.main import create_app
+from app.service.factory import create_app
 from app.settings import Settings
 from app.storage import ApiKeyStore, make_engine
 from tests.fetch.servers import service_settings

@@ -9,10 +9,10 @@ import time
 import sqlalchemy
 from sqlalchemy import func, select, update
 
-from app.check import SiteCheck
 from app.engine.types import Report
 from app.jobs.queue import NewItem, Progress
 from app.jobs.store import SqlJobQueue
+from app.pipeline.check import SiteCheck
 from app.storage import upgrade
 from app.storage.batch_tables import BatchItemRow
 from app.storage.models import ReportRow

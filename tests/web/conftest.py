@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.engine.analyzer import Engine
-from app.main import create_app
+from app.service.factory import create_app
 from app.settings import Settings
 from app.storage import ReportStore, StoredReport
 from tests.fetch.servers import TestSite, service_settings

@@ -22,7 +22,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from app.engine.analyzer import Engine
-from app.main import create_app
+from app.service.factory import create_app
 from app.settings import Settings
 from tests.fetch.servers import TestSite, closed_port
 

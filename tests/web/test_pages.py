@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.engine.analyzer import Engine
 from app.engine.types import PageInfo, RegistryId, TrialCheck
-from app.main import create_app
+from app.service.factory import create_app
 from tests.fetch.servers import TestSite, closed_port
 from tests.web.conftest import SaveReport, web_settings
 from tests.web.reports import finding
@@ -278,7 +278,7 @@ def test_a_check_that_takes_too_long_comes_back_to_the_form(
     async def endless_check(*args: object, **kwargs: object) -> None:
         await anyio.sleep(30)
 
-    monkeypatch.setattr("app.check.run_check", endless_check)
+    monkeypatch.setattr("app.pipeline.check.run_check", endless_check)
     app = create_app(web_settings(tmp_path, check_timeout=0.2), engine=engine)
     with TestClient(app) as slow:
         response = slow.post("/check", data={"url": "sunrise-clinic.com"})

@@ -10,20 +10,20 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.check import run_check
+from app.cli.render import render_text
+from app.cli.service import add_service_commands
+from app.cli.terminal import PrintableStream
 from app.engine.analyzer import Engine
 from app.engine.nlp import load_or_build
 from app.engine.pagetype import ModelMissingError
 from app.engine.rulebook import SCHEMA_FILE, RuleError, load_rules, pack_schema
 from app.engine.ruletests import run_examples
 from app.engine.types import Report
+from app.extract.files import InputError, load_site
 from app.fetch import Fetcher, UrlRejected
-from app.inputs import InputError, load_site
 from app.jobs.cli import add_batch_command
-from app.render import render_text
-from app.service_cli import add_service_commands
+from app.pipeline.check import run_check
 from app.settings import Settings, get_settings
-from app.terminal import PrintableStream
 from app.training.cli import add_train_command
 from app.verify import RegistryClient
 
@@ -218,7 +218,3 @@ def _rules_build(args: argparse.Namespace, settings: Settings) -> int:
     load_or_build(ruleset, settings.models_dir)
     print(f"pipeline for rules {ruleset.version} is in {settings.models_dir}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -43,7 +43,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # Migrate once here, before the workers start, so they never race to do it.
     _db_upgrade(args, settings)
     uvicorn.run(
-        "app.main:create_app",
+        "app.service.factory:create_app",
         factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,

@@ -1,6 +1,6 @@
 """The web service: ``create_app()`` builds the FastAPI app; heavy objects live in ``lifespan``.
 
-Run it with ``redflags serve`` (or ``uvicorn --factory app.main:create_app``).
+Run it with ``redflags serve`` (or ``uvicorn --factory app.service.factory:create_app``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from app import __version__
 from app.api import analyze, batches, checks, health, rules
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimit, PathCors, body_limits
+from app.api.ratelimit import SlidingWindowLimiter
+from app.api.security import SecurityHeaders
 from app.engine.analyzer import Engine
 from app.fetch import Fetcher
-from app.ratelimit import SlidingWindowLimiter
-from app.security import SecurityHeaders
 from app.settings import Settings, get_settings
 from app.storage import ApiKeyStore, ReportStore, make_engine, upgrade
 from app.verify import RegistryClient

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from app.engine.analyzer import Engine
 from app.engine.types import Report
-from app.inputs import load_site
+from app.extract.files import load_site
 from app.settings import get_settings
 
 # Label names in labels.jsonl -> the report categories that show them.
