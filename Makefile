@@ -29,6 +29,7 @@ test: rules
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
+	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 
 quality: rules

@@ -86,7 +86,10 @@ def test_an_installed_wheel_analyses_a_page(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REDFLAGS_")}
+    # Nothing from the caller may point back at a checkout: no settings, no PYTHONPATH.
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("REDFLAGS_") and k != "PYTHONPATH"
+    }
     env.update(HOME=str(tmp_path / "home"), XDG_CACHE_HOME=str(tmp_path / "cache"))
     result = subprocess.run(
         [python, "-c", SCRIPT, PAGE],

@@ -1,31 +1,29 @@
 """``/api/v1/batches``: screen many sites at once (API key required).
 
 A batch is queued and answered at once (202 with its address); the worker inside the service
-(``app.jobs.service``, started by this router's lifespan) checks the sites, and the batch can
+(``app.jobs.service``, started by ``create_app``'s lifespan) checks the sites, and the batch can
 be polled, downloaded as a table, summarised for people, or cancelled. Batches belong to the
 key that made them: another key gets 404, as if there were no such batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from datetime import datetime
+from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
+from app.api.batch_schemas import BatchLinks, BatchRequest, BatchStatus
 from app.api.deps import ApiKeyDep, BatchQueueDep, BatchWorkerDep, SettingsDep
 from app.api.errors import ApiError, ErrorBody, error_responses
 from app.jobs import export
 from app.jobs.inputs import InputError, read_sites
 from app.jobs.queue import NewItem, Progress
 from app.jobs.results import batch_table, header, table_rows
-from app.jobs.service import BackgroundWorker
 from app.jobs.store import SqlJobQueue
 from app.jobs.summary import render_summary, style_csp
 from app.storage import ApiKey
@@ -39,60 +37,8 @@ MEDIA_TYPES = {
 }
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Runs inside ``create_app``'s lifespan, after the engine and database exist."""
-    settings = app.state.settings
-    app.state.batch_queue = SqlJobQueue(
-        app.state.store.engine,
-        lease=settings.batch_lease,
-        max_attempts=settings.batch_max_attempts,
-    )
-    app.state.batch_worker = None
-    if not settings.batch_worker:
-        yield
-        return
-    with BackgroundWorker(settings, app.state.engine, app.state.store.engine) as worker:
-        app.state.batch_worker = worker
-        yield
-
-
-router = APIRouter(prefix="/batches", tags=["batches"], lifespan=lifespan)
+router = APIRouter(prefix="/batches", tags=["batches"])
 BatchId = Annotated[str, Path(max_length=32, description="The batch's id.")]
-
-
-class BatchRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"urls": ["https://clinic.example", "other-clinic.example"]}]
-        },
-    )
-
-    urls: list[str] = Field(min_length=1, description="The sites' addresses, one per site.")
-    max_pages: int | None = Field(
-        None, ge=1, le=50, description="Pages read per site (capped by the server, default 8)."
-    )
-
-
-class BatchLinks(BaseModel):
-    status: str = Field(examples=["/api/v1/batches/abc"])
-    results: str = Field(description="Add ?format=csv, jsonl, json or xlsx.")
-    summary: str = Field(description="A page for people: charts and a sortable table.")
-
-
-class BatchStatus(BaseModel):
-    id: str
-    status: Literal["queued", "running", "done", "cancelled"]
-    created_at: datetime
-    total: int
-    pending: int
-    running: int
-    done: int = Field(description="Checked, with a report (unreadable sites included).")
-    error: int = Field(description="Could not be checked (not a web address, not allowed…).")
-    skipped: int = Field(description="Repeats of an earlier line, or cancelled.")
-    unreadable: int = Field(description="Of the done sites, those that could not be read.")
-    links: BatchLinks
 
 
 def require_key(key: ApiKeyDep) -> ApiKey:

@@ -1,0 +1,1 @@
+"""The analysis engine: extracted pages in, one explained report out (``analyzer.Engine``)."""

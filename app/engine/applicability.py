@@ -33,6 +33,10 @@ class PageTypes:
 
 
 class ApplicabilityJudge:
+    """What kind of page each page is (offers / discusses / unrelated) and the site's kind, with
+    cues.
+    """
+
     def __init__(
         self, config: ApplicabilityConfig, model: PageTypeModel, offers: float | None = None
     ) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.engine.nlp import CONTEXT_PREFIX, NlpArtifacts, TermHit
-from app.engine.rulebook import ContextPolicy
+from app.engine.rule_schema import ContextPolicy
 from app.engine.stage_config import ContextConfig
 from app.engine.types import Adjustment
 
@@ -32,6 +32,8 @@ Direction = Literal["forward", "backward", "both"]
 
 @dataclass(frozen=True, slots=True)
 class ModifierSpec:
+    """One context modifier as the resolver uses it: its name, direction and reach."""
+
     name: str
     direction: Direction
     max_tokens: int
@@ -39,6 +41,8 @@ class ModifierSpec:
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
+    """A context word found in a page ("not", "may", "according to") and where."""
+
     modifier: str
     text: str
     tok_start: int
@@ -86,7 +90,9 @@ class ContextResolver:
         # Modifiers whose trigger applies even inside the match ("call now" is own voice).
         self.self_evident = set(config.self_evident)
         # Page type -> modifiers every unquoted sentence of such a page has (a seller's voice).
-        self.page_voice = config.page_voice
+        # Keyed by str (a candidate's page kind may be any string); a comprehension, because
+        # dict() of a Literal-keyed dict does not type-check as dict[str, ...].
+        self.page_voice: dict[str, list[str]] = {k: v for k, v in config.page_voice.items()}  # noqa: C416
 
     def index(self, text: str, artifacts: NlpArtifacts) -> SentenceContext:
         """Group a page's triggers by sentence, dropping those that a pseudo-trigger covers."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.engine.rulebook import Rule
+from app.engine.rule_schema import Rule
 from app.engine.types import Decision, Evidence, Finding, TrialCheck
 
 MAX_EVIDENCE = 8
@@ -27,6 +27,7 @@ class Kept:
 def make_finding(
     rule: Rule, weight: float, evidence: list[Evidence], decisions: list[Decision] | None
 ) -> Finding:
+    """One finding of ``rule`` with its evidence; ``decisions`` only when explaining."""
     return Finding(
         rule_id=rule.id,
         category=rule.category,
@@ -72,6 +73,7 @@ def group_window(items: list[Kept], min_groups: int, within: int) -> list[Kept]:
 
 
 def registry_verdict(check: TrialCheck) -> str:
+    """The registry rule verdict a trial check maps to (patient-funded trials count apart)."""
     return "patient_funded" if check.patient_funded else check.verdict
 
 

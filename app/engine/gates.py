@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.engine.rulebook import Rule
+from app.engine.rule_schema import Rule
 from app.engine.stage_config import ContextConfig
 from app.extract.page import BlockKind, Region
 
@@ -34,12 +34,14 @@ Gate = Callable[[Candidate], str | None]
 
 
 def region(candidate: Candidate) -> str | None:
+    """Set aside a match in a page region the rule does not read (menus, footers...)."""
     if candidate.region not in candidate.rule.context.regions:
         return f"in the page's {candidate.region}, which this rule ignores"
     return None
 
 
 def block_kind(candidate: Candidate) -> str | None:
+    """Set aside a match in a kind of block the rule skips (buttons, links...)."""
     kind = candidate.block_kind
     if kind is not None and kind in candidate.rule.context.skip_kinds:
         return f"in a {kind.replace('_', ' ')}, which this rule ignores"
@@ -79,7 +81,10 @@ class SiteVoice:
     own voice only."""
 
     def __init__(self, config: ContextConfig) -> None:
-        self.policy = config.site_policy
+        self.policy: dict[str, dict[str, list[str]]] = {
+            kind: {polarity: names for polarity, names in needs.items()}  # noqa: C416 (str keys)
+            for kind, needs in config.site_policy.items()
+        }
 
     def __call__(self, candidate: Candidate) -> str | None:
         needed = self.policy.get(candidate.page_kind, {}).get(candidate.rule.polarity, [])
@@ -98,6 +103,7 @@ def gates(rules: Sequence[Rule], config: ContextConfig) -> tuple[Gate, ...]:
 
 
 def first_reason(chain: Sequence[Gate], candidate: Candidate) -> str | None:
+    """The reason of the first gate that sets the candidate aside, or None: it is kept."""
     for gate in chain:
         reason = gate(candidate)
         if reason is not None:

@@ -229,6 +229,7 @@ def registry_id_from_url(url: str) -> RegistryId | None:
 def collect_identifiers(
     ids: Identifiers, page: ExtractedPage, matches: list[IdentifierMatch]
 ) -> None:
+    """Add a page's registry ids, IND numbers and prices to the site's ``ids``."""
     known = {r.id for r in ids.registry_ids}
     for match in matches:
         value = match.value

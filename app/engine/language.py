@@ -14,6 +14,8 @@ SAMPLE_CHARS = 4_000  # the language of a page shows in its first few paragraphs
 
 
 class LanguageDetector:
+    """Detects a page's language among the ones the project knows, offline (py3langid)."""
+
     def __init__(self, languages: Sequence[str] = LANGUAGES) -> None:
         self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         self._identifier.set_languages(list(languages))

@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import spacy
+import spacy.about
 from spacy.attrs import IDX, SENT_START
 from spacy.language import Language
 
 from app import __version__
-from app.engine import factories  # noqa: F401  (registers the component factories)
+from app.engine.factories import LowercaseLemmatizer  # importing registers the factories
 from app.engine.rulebook import RuleSet
 from app.engine.stage_config import ContextConfig
+from app.engine.term_matcher import TermMatcher
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ META_KEY = "redflags"
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
+    """A sentence of the page text, by character offsets."""
+
     start: int  # character offsets in the page text
     end: int
     tok_start: int
@@ -46,6 +50,8 @@ class Sentence:
 
 @dataclass(frozen=True, slots=True)
 class TermHit:
+    """A rule or context term found by the pipeline, by character and token offsets."""
+
     key: str  # "rule-id|pattern" for candidates, "ctx|modifier|trigger" for context
     start: int
     end: int
@@ -56,6 +62,8 @@ class TermHit:
 
 @dataclass(frozen=True, slots=True)
 class NlpArtifacts:
+    """What the spaCy pipeline leaves for the later stages, as plain data."""
+
     sentences: tuple[Sentence, ...]
     candidates: tuple[TermHit, ...]
     triggers: tuple[TermHit, ...]
@@ -93,7 +101,7 @@ class NlpEngine:
         (the first text is always read)."""
         codes = [self.pipeline_for(c) for c in languages] if languages else ["en"] * len(texts)
         if deadline is not None:
-            read = []
+            read: list[NlpArtifacts] = []
             for text, code in zip(texts, codes, strict=True):
                 if read and time.monotonic() >= deadline:
                     break
@@ -149,6 +157,8 @@ def build_pipeline(ruleset: RuleSet, language: str = "en") -> Language:
     context_terms = nlp.add_pipe(
         "redflags_terms", name="context_terms", config={"spans_key": "context"}
     )
+    assert isinstance(lemmatizer, LowercaseLemmatizer)
+    assert isinstance(rule_terms, TermMatcher) and isinstance(context_terms, TermMatcher)
     lemmatizer.initialize()
     rule_terms.initialize(patterns=_rule_patterns(ruleset, nlp, lemmatizer, language))
     context_terms.initialize(patterns=_context_patterns(ruleset.context, nlp, language))
@@ -159,7 +169,7 @@ def build_pipeline(ruleset: RuleSet, language: str = "en") -> Language:
         "engine_version": __version__,
         "pipeline_format": PIPELINE_FORMAT,
         "language": language,
-        "spacy_version": spacy.__version__,
+        "spacy_version": spacy.about.__version__,
     }
     return nlp
 
@@ -205,7 +215,11 @@ def _rule_patterns(
             patterns.append(_phrase(f"{rule.id}|lemma:{phrase}", phrase, nlp, lemmatizer))
         for index, tokens in enumerate(spec.patterns, start=1):
             patterns.append(
-                {"key": f"{rule.id}|pattern#{index}", "kind": "tokens", "tokens": tokens}
+                {
+                    "key": f"{rule.id}|pattern#{index}",
+                    "kind": "tokens",
+                    "tokens": [token.for_spacy() for token in tokens],
+                }
             )
         if spec.group_count:
             for group, phrases in spec.group_count.groups.items():

@@ -75,6 +75,8 @@ class Cue:
 
 @dataclass(frozen=True, slots=True)
 class PageTypeResult:
+    """The page-type model's reading of one page: probabilities and the words behind them."""
+
     probabilities: dict[str, float]  # offers_treatment, discusses, unrelated; they sum to 1
     p_topic: float
     p_offers: float  # P(offers | topic)

@@ -12,6 +12,8 @@ PAGE_KINDS: tuple[ApplicabilityKind, ...] = ("offers_treatment", "discusses")
 
 @dataclass(frozen=True, slots=True)
 class ExampleResult:
+    """One rule example run through the engine on one page type, and whether it behaved."""
+
     rule_id: str
     text: str
     expected: bool  # True: the rule must fire; False: it must not
@@ -25,6 +27,7 @@ class ExampleResult:
 
 
 def run_examples(engine: Engine, only: str | None = None) -> list[ExampleResult]:
+    """Run every rule's examples (or one rule's) through ``engine`` on both page types."""
     results = []
     for rule in engine.ruleset.rules:
         if only and rule.id != only:

@@ -16,6 +16,8 @@ SIGN = {"red_flag": 1.0, "absence": 1.0, "mitigating": -1.0}
 
 
 class Scorer:
+    """Findings to a 0-100 score, a verdict and the summary sentence (rules/scoring.yaml)."""
+
     def __init__(self, config: ScoringConfig, calibrated: dict[str, float] | None = None) -> None:
         """``calibrated`` thresholds (from the page-type model's meta, set by ``make train`` on
         the real corpus) replace the hand-set ones in scoring.yaml."""
@@ -64,7 +66,7 @@ class Scorer:
             name = self.category_names.get(finding.category, finding.category.replace("_", " "))
             if name not in names:
                 names.append(name)
-        key = verdict
+        key: str = verdict
         if verdict == "low_risk" and applicability == "discusses":
             key = "low_risk_discusses"
         template = self.summaries.get(key, "{count} warning signs found.")

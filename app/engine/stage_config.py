@@ -18,12 +18,16 @@ class _Strict(BaseModel):
 
 
 class ModifierConfig(_Strict):
+    """A context modifier in context.yaml: its direction, reach and trigger words."""
+
     direction: Direction = "forward"
     max_tokens: int = Field(8, ge=0, le=60)
     phrases: list[str] = Field(min_length=1)
 
 
 class QuotesConfig(_Strict):
+    """The quotation marks that make a sentence someone else's words."""
+
     pairs: list[tuple[str, str]] = Field(default_factory=list)
     max_chars: int = Field(400, gt=0)
     ignore_triggers_inside: list[str] = Field(default_factory=list)
@@ -39,6 +43,8 @@ class LanguageContext(_Strict):
 
 
 class ContextConfig(_Strict):
+    """rules/context.yaml: the context modifiers, their triggers and the site policy."""
+
     modifiers: dict[str, ModifierConfig]
     pseudo: list[str] = Field(default_factory=list)
     terminators: list[str] = Field(default_factory=list)
@@ -100,11 +106,15 @@ class ApplicabilityConfig(_Strict):
 
 
 class Thresholds(_Strict):
+    """The scores from which a site is high risk or calls for caution."""
+
     high_risk: float = Field(50, ge=0, le=100)
     caution: float = Field(25, ge=0, le=100)
 
 
 class ScoringConfig(_Strict):
+    """rules/scoring.yaml: how findings add up to a score and a verdict."""
+
     decay: float = Field(0.5, gt=0, le=1)
     seller_floor: Literal["caution", "high_risk"] | None = Field(
         "caution", description="The least verdict a site that sells cell treatment gets."

@@ -98,6 +98,8 @@ class Decision(BaseModel):
 
 
 class Finding(BaseModel):
+    """A warning, reassuring or missing sign found on the site, with its evidence and weight."""
+
     rule_id: str
     category: str
     polarity: Polarity
@@ -113,6 +115,8 @@ class Finding(BaseModel):
 
 
 class RegistryId(BaseModel):
+    """A trial registry number written on the site (NCT..., ISRCTN..., ...)."""
+
     registry: str
     id: str  # normalised
     text: str  # as written
@@ -120,6 +124,8 @@ class RegistryId(BaseModel):
 
 
 class Money(BaseModel):
+    """A price written on the site, read as amount, currency and qualifier."""
+
     text: str
     currency: str | None
     amount: float | None = None
@@ -133,6 +139,8 @@ class Money(BaseModel):
 
 
 class Identifiers(BaseModel):
+    """Registry numbers, IND numbers and prices found on the site."""
+
     registry_ids: list[RegistryId] = Field(default_factory=list)
     ind_numbers: list[str] = Field(default_factory=list)
     prices: list[Money] = Field(default_factory=list)
@@ -174,6 +182,8 @@ class PageKind(BaseModel):
 
 
 class Applicability(BaseModel):
+    """What kind of site this is (sells treatment, discusses it, unrelated) and why."""
+
     kind: ApplicabilityKind
     offers_score: float = Field(description="P(offers_treatment) of the site's most selling page.")
     discusses_score: float = Field(description="P(discusses) of that page.")
@@ -186,6 +196,8 @@ class Applicability(BaseModel):
 
 
 class PageInfo(BaseModel):
+    """One page that was read."""
+
     url: str = Field(description="The page's final URL, or the file path.")
     title: str | None = None
     words: int = 0
@@ -199,6 +211,8 @@ class PageInfo(BaseModel):
 
 
 class Report(BaseModel):
+    """The report on one site: score, verdict, findings with evidence, and what was read."""
+
     source: str
     language: str = Field(
         "en", description="ISO 639-1 code of the language most of the site's pages are in."

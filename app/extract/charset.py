@@ -163,14 +163,14 @@ def decode_document(data: bytes, declared_charset: str | None = None) -> tuple[s
     candidates: list[str] = []
     meta = _META_CHARSET.search(data[:4096])
     for label in (declared_charset, meta.group(1).decode("ascii") if meta else None):
-        encoding = normalize_charset(label)
-        if label and encoding is None:
+        named = normalize_charset(label)
+        if label and named is None:
             warnings.append(f"unknown character set {label!r} declared; ignored")
-        elif encoding and encoding.startswith(("utf_16", "utf_32")):
+        elif named and named.startswith(("utf_16", "utf_32")):
             # Without a BOM a UTF-16 label on ASCII-looking bytes is wrong; browsers use UTF-8.
             candidates.append("utf_8")
-        elif encoding and encoding not in candidates:
-            candidates.append(encoding)
+        elif named and named not in candidates:
+            candidates.append(named)
     if "utf_8" not in candidates:
         candidates.append("utf_8")
 

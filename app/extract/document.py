@@ -2,307 +2,34 @@
 
 Later stages split blocks into sentences and quote them as evidence, so the text is kept as a
 reader sees it (curly quotes and all) with only whitespace collapsed. The HTML tree is walked
-once, iteratively: broken or hostile pages can nest thousands of levels deep, where bs4's
-recursive helpers hit Python's recursion limit, and one pass keeps extraction inside the
-engine's time budget.
+once (``walker``), which keeps extraction inside the engine's time budget.
 """
 
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
-from urllib.parse import urljoin, urlsplit
+from dataclasses import replace
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup
 
 from app.extract.charset import (
     Entry,
     ExtractionError,
     charset_from_content_type,
-    clean_text,
     decode_document,
     plain_text_blocks,
     read_document,
 )
-from app.extract.jsonld import json_ld_prices
-from app.extract.page import Block, BlockKind, ExtractedPage, Link, Region
+from app.extract.page import Block, BlockKind, ExtractedPage
+from app.extract.walker import Walker, is_registry
 
 __all__ = ["ExtractionError", "decode_document", "extract_document", "extract_html", "extract_text"]
 
-# fmt: off
-_DROPPED = frozenset({
-    "script", "style", "template", "svg", "canvas", "iframe", "object", "embed", "select",
-    "datalist", "textarea", "audio", "video", "map", "frameset",
-})
-_BLOCK_KIND: dict[str, BlockKind] = {
-    **dict.fromkeys(("h1", "h2", "h3", "h4", "h5", "h6"), "heading"),
-    "p": "paragraph", "li": "list_item", "dt": "list_item", "dd": "list_item",
-    "td": "table_cell", "th": "table_cell", "button": "button",
-    "blockquote": "quote", "figcaption": "quote",
-    **dict.fromkeys(("pre", "address", "legend", "summary", "label", "caption"), "text"),
-}
-# Loose text directly inside these becomes "text" blocks (div soup).
-_CONTAINERS = frozenset({
-    "html", "head", "body", "div", "section", "article", "main", "header", "footer", "nav", "aside",
-    "form", "fieldset", "details", "figure", "ul", "ol", "dl", "menu", "table", "thead", "tbody",
-    "tfoot", "tr", "dialog", "hgroup", "noscript", "center", "search",
-})
-# A row whose cells hold none of these reads as one block ("Single knee | $4,500"); otherwise
-# the table is probably page layout and each cell stands alone.
-_ROW_BREAKERS = frozenset({
-    "table", "ul", "ol", "dl", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section",
-    "article", "form", "pre", "nav", "header", "footer", "aside", "main", "figure", "details",
-})
-_REGISTRY_DOMAINS = (
-    "clinicaltrials.gov", "isrctn.com", "isrctn.org", "clinicaltrialsregister.eu",
-    "euclinicaltrials.eu", "chictr.org.cn", "anzctr.org.au", "ctri.nic.in", "drks.de",
-    "jrct.niph.go.jp", "jrct.mhlw.go.jp", "umin.ac.jp", "cris.nih.go.kr", "irct.behdasht.gov.ir",
-    "irct.ir", "pactr.samrc.ac.za", "ensaiosclinicos.gov.br", "thaiclinicaltrials.org",
-    "trialsearch.who.int",
-)
-# fmt: on
-_INHERITED_KINDS = ("quote", "list_item")
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-_BANNER_HINT = re.compile(
-    r"footer|cookie|gdpr|(?:^|\s)consent(?:[-_](?:banner|bar|notice|popup|modal|box))?(?:\s|$)",
-    re.I,
-)
-_BUTTON_HINT = re.compile(r"btn|button", re.I)
-_WORD = re.compile(r"\w")
-_LINK_SEPARATORS = " |·•/–—-,;:»›"  # left between nav links written as "Home | FAQ"
-_SKIPPED_SCHEMES = ("javascript:", "mailto:", "tel:", "data:")
 _MARKUP_START = re.compile(
     r"(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|p|div|h[1-6]|"
     r"table|ul|ol|meta|title|section|article|main|header|nav|span|a|br|script|style|link)[\s>/]",
     re.I | re.S,
 )
-
-
-class _Ctx(NamedTuple):
-    """What applies to text at one level of the tree."""
-
-    kind: BlockKind  # kind of the block that loose text here becomes
-    region: Region
-    container: bool  # a bare <a> here may stand alone as a link block (nav bars)
-    row: bool  # inside a table row read as one block: nested blocks are inline
-    in_content: bool  # inside <article>/<main>, where a <header> belongs to the content
-    link: bool  # inside an <a>
-
-
-def _is_hidden(attrs: dict) -> bool:
-    if "hidden" in attrs or str(attrs.get("aria-hidden", "")).strip().lower() == "true":
-        return True
-    style = attrs.get("style")
-    return bool(style and _HIDDEN_STYLE.search(style))
-
-
-def _class_and_id(attrs: dict) -> str:
-    cls = attrs.get("class") or ""
-    return f"{' '.join(cls) if isinstance(cls, list) else cls} {attrs.get('id') or ''}"
-
-
-def _region(name: str, attrs: dict, ctx: _Ctx) -> Region:
-    role = str(attrs.get("role") or "").lower()
-    if name == "nav" or role == "navigation":
-        return "nav"
-    if name == "aside" or role == "complementary":
-        return "aside"
-    if name == "footer" or role == "contentinfo":
-        return "footer"
-    if name == "header" or role == "banner":
-        return ctx.region if ctx.in_content else "header"
-    # Cookie banners and footer-ish divs; never on wrappers, whose classes describe the page.
-    if (
-        attrs
-        and name not in ("html", "body", "main", "article")
-        and _BANNER_HINT.search(_class_and_id(attrs))
-    ):
-        return "footer"
-    return ctx.region
-
-
-def _simple_row(tr: Tag) -> bool:
-    return not any(el.name in _ROW_BREAKERS for el in tr.descendants if isinstance(el, Tag))
-
-
-def _is_registry(href: str) -> bool:
-    host = (urlsplit(href).hostname or "").lower()
-    return any(host == d or host.endswith("." + d) for d in _REGISTRY_DOMAINS)
-
-
-class _Walker:
-    """One iterative pass over the parsed tree that emits blocks and collects page facts."""
-
-    def __init__(self, base_url: str | None) -> None:
-        self.base = base_url
-        self.entries: list[Entry] = []
-        self.links: list[Link] = []
-        self.prices: list[str] = []
-        self.title: str | None = None
-        self.meta: dict[str, str] = {}
-        self.lang: str | None = None
-        self.ctx = [_Ctx("text", "main", True, False, False, False)]
-        self.link_href: str | None = None
-        self.link_parts: list[str] | None = None
-        self._reset()
-
-    def _reset(self) -> None:
-        self.parts: list[str] = []
-        self.has_text = False
-        self.n_links = 0
-        self.button_link = False
-        self.other_text = False  # words outside any <a>
-
-    def _add_text(self, text: str) -> None:
-        self.parts.append(text)
-        if self.link_parts is not None:
-            self.link_parts.append(text)
-        if not self.has_text and text and not text.isspace():
-            self.has_text = True
-        if not self.other_text and not self.ctx[-1].link and _WORD.search(text):
-            self.other_text = True
-
-    def _flush(self, kind: BlockKind | None = None) -> None:
-        if self.parts:
-            text = clean_text("".join(self.parts))
-            ctx = self.ctx[-1]
-            kind = kind or ctx.kind
-            if self.n_links == 1 and not self.other_text and kind in ("text", "list_item"):
-                kind = "button" if self.button_link else "link"
-                text = text.strip(_LINK_SEPARATORS)
-            if _WORD.search(text):  # runs of separators or icons are not text
-                self.entries.append((text, kind, ctx.region))
-        self._reset()
-
-    def _add_link(self, href: str | None, text: str) -> None:
-        href = (href or "").strip()
-        if not href or href.lower().startswith(_SKIPPED_SCHEMES):
-            return
-        self.links.append(Link(urljoin(self.base, href) if self.base else href, text))
-
-    def _head_tag(self, tag: Tag, attrs: dict) -> None:
-        name = tag.name
-        if name == "title":
-            if self.title is None:
-                self.title = clean_text("".join(tag.strings)) or None
-        elif name == "meta":
-            key = str(attrs.get("name") or attrs.get("property") or "").lower()
-            content = clean_text(str(attrs.get("content") or ""))
-            if content and key in ("description", "og:description", "og:title"):
-                self.meta.setdefault(key, content)
-        elif href := str(attrs.get("href") or "").strip():  # <base href>
-            new = urljoin(self.base, href) if self.base else href
-            if urlsplit(new).scheme in ("http", "https"):
-                self.base = new
-
-    def _dropped(self, tag: Tag, attrs: dict) -> None:
-        if tag.name == "script":
-            if "ld+json" in str(attrs.get("type") or "").lower():
-                self.prices.extend(json_ld_prices("".join(tag.strings)))
-        elif tag.name not in _DROPPED:  # hidden element: its links are still links
-            for a in [tag] if tag.name == "a" else tag.find_all("a", href=True):
-                self._add_link(a.get("href"), clean_text(a.get_text()))
-
-    def run(self, root: BeautifulSoup) -> None:
-        stack: list = list(reversed(root.contents))
-        while stack:
-            node = stack.pop()
-            if type(node) is tuple:
-                self._leave(*node)
-            elif isinstance(node, Tag):
-                self._enter(node, stack)
-            elif type(node) is NavigableString:  # not comments, doctypes or CDATA
-                self._add_text(node)
-        self._flush()
-
-    def _enter(self, tag: Tag, stack: list) -> None:
-        name, attrs = tag.name, tag.attrs
-        if name in ("title", "meta", "base"):
-            self._head_tag(tag, attrs)
-            return
-        if name in _DROPPED or (attrs and _is_hidden(attrs)):
-            self._dropped(tag, attrs)
-            return
-        ctx = self.ctx[-1]
-        if name == "br":
-            self._add_text(" ")
-            return
-        if name == "hr":
-            self._flush()
-            return
-        if name == "input":
-            value = clean_text(str(attrs.get("value") or ""))
-            if value and str(attrs.get("type") or "").lower() in ("submit", "button"):
-                if ctx.row:
-                    self._add_text(f" {value} ")
-                else:
-                    self._flush()
-                    self._add_text(value)
-                    self._flush("button")
-            return
-        if name == "html":
-            self.lang = str(attrs.get("lang") or attrs.get("xml:lang") or "").strip() or None
-        children = tag.contents
-        if (
-            name == "noscript"
-            and all(type(c) is NavigableString for c in children)
-            and any("<" in c for c in children)
-        ):
-            # Some parsers keep <noscript> as raw text; its markup is the page's no-JS fallback.
-            fragment = BeautifulSoup("".join(children), "lxml")
-            children = (fragment.body or fragment).contents
-        kind = _BLOCK_KIND.get(name)
-        if ctx.row:
-            if kind or name in _CONTAINERS:
-                self.parts.append(" | " if name in ("td", "th") and self.has_text else " ")
-            new, block = ctx, False
-        else:
-            region = (
-                _region(name, attrs, ctx)
-                if attrs or name in ("nav", "aside", "footer", "header")
-                else ctx.region
-            )
-            if kind or name in _CONTAINERS or region != ctx.region:
-                self._flush()
-                row = name == "tr" and _simple_row(tag)
-                in_content = ctx.in_content or name in ("article", "main")
-                container = kind is None and not row
-                if ctx.kind in _INHERITED_KINDS and kind in (None, "paragraph", "text"):
-                    kind = ctx.kind  # <blockquote><p> is still a quote, <li><p> a list item
-                new = _Ctx(
-                    "table_cell" if row else kind or "text",
-                    region,
-                    container,
-                    row,
-                    in_content,
-                    ctx.link,
-                )
-                block = True
-            elif name == "a":
-                if ctx.container and self.n_links and not self.other_text:
-                    self._flush()  # the previous nav link was a block of its own
-                new, block = ctx, False
-            else:  # inline element: nothing changes for its text
-                stack.extend(reversed(children))
-                return
-        if name == "a":
-            self.n_links += 1
-            self.button_link = bool(
-                attrs.get("role") == "button" or _BUTTON_HINT.search(_class_and_id(attrs))
-            )
-            self.link_href, self.link_parts = attrs.get("href"), []
-            new = new._replace(link=True)
-        self.ctx.append(new)
-        stack.append((tag, block))
-        stack.extend(reversed(children))
-
-    def _leave(self, tag: Tag, block: bool) -> None:
-        if block:
-            self._flush()
-        self.ctx.pop()
-        if tag.name == "a" and self.link_parts is not None:
-            self._add_link(self.link_href, clean_text("".join(self.link_parts)))
-            self.link_href, self.link_parts = None, None
 
 
 def _text_warnings(raw: str, entries: list[Entry], min_words: int, markup: bool) -> list[str]:
@@ -315,9 +42,7 @@ def _text_warnings(raw: str, entries: list[Entry], min_words: int, markup: bool)
     return []
 
 
-def _assemble(
-    source: str, entries: list[Entry], warnings: list[str], **facts: object
-) -> ExtractedPage:
+def _assemble(source: str, entries: list[Entry], warnings: list[str]) -> ExtractedPage:
     blocks, start = [], 0
     for text, kind, region in entries:
         blocks.append(Block(text, kind, region, start, start + len(text)))
@@ -327,26 +52,23 @@ def _assemble(
         text="\n\n".join(text for text, _, _ in entries),
         blocks=tuple(blocks),
         warnings=tuple(warnings),
-        **facts,
     )
 
 
 def _from_markup(
     text: str, source: str, base_url: str | None, warnings: list[str], min_words: int
 ) -> ExtractedPage:
-    walker = _Walker(base_url)
+    walker = Walker(base_url)
     if text.strip():
         walker.run(BeautifulSoup(text, "lxml"))
     title = walker.title or walker.meta.get("og:title")
     description = walker.meta.get("description") or walker.meta.get("og:description")
-    head = [(title, "title"), (description, "meta")]
-    entries = [(t, k, "header") for t, k in head if t] + walker.entries
+    head: list[tuple[str | None, BlockKind]] = [(title, "title"), (description, "meta")]
+    entries: list[Entry] = [(t, k, "header") for t, k in head if t] + walker.entries
     warnings += _text_warnings(text, walker.entries, min_words, markup=True)
-    hrefs = dict.fromkeys(link.href for link in walker.links if _is_registry(link.href))
-    return _assemble(
-        source,
-        entries,
-        warnings,
+    hrefs = dict.fromkeys(link.href for link in walker.links if is_registry(link.href))
+    return replace(
+        _assemble(source, entries, warnings),
         title=title,
         description=description,
         lang=walker.lang,

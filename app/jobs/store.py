@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import Connection, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, select, update
 
+from app.jobs.batch_reads import BatchReads
 from app.jobs.inputs import triage
 from app.jobs.queue import Claim, NewItem, Progress
 from app.jobs.results import summarize
 from app.pipeline.check import SiteCheck
 from app.storage import ReportStore
-from app.storage.batch_tables import ITEM_STATES, BatchItemRow, BatchRow
-
-ACTIVE = ("pending", "running")
+from app.storage.batch_tables import BatchItemRow, BatchRow
 
 
 class _LeaseLost(Exception):
@@ -37,13 +35,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlJobQueue:
+class SqlJobQueue(BatchReads):
     """The ``JobQueue`` protocol over SQLAlchemy; every method is one short transaction."""
 
     def __init__(
         self, engine: sqlalchemy.Engine, *, lease: float = 60.0, max_attempts: int = 3
     ) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.lease = timedelta(seconds=lease)
         self.max_attempts = max_attempts
         self._next_reap = 0.0  # monotonic time of the next look for expired leases
@@ -239,33 +237,6 @@ class SqlJobQueue:
                 self._finish_if_done(conn, batch_id)
         return self.progress(batch_id)
 
-    def progress(self, batch_id: str) -> Progress | None:
-        with self.engine.connect() as conn:
-            batch = conn.execute(
-                select(BatchRow.status, BatchRow.total).where(BatchRow.id == batch_id)
-            ).one_or_none()
-            if batch is None:
-                return None
-            counts = dict.fromkeys(ITEM_STATES, 0)
-            by_state = (
-                select(BatchItemRow.state, func.count())
-                .where(BatchItemRow.batch_id == batch_id)
-                .group_by(BatchItemRow.state)
-            )
-            counts.update(conn.execute(by_state).all())
-            unreadable = conn.execute(
-                select(func.count()).where(
-                    BatchItemRow.batch_id == batch_id,
-                    BatchItemRow.state == "done",
-                    BatchItemRow.verdict == "unreadable",
-                )
-            ).scalar_one()
-        return Progress(batch_id, batch.status, batch.total, counts, unreadable)  # type: ignore[arg-type]
-
-    def has_work(self, batch_id: str) -> bool:
-        with self.engine.connect() as conn:
-            return bool(conn.execute(select(self._active(batch_id).exists())).scalar())
-
     # --- beyond the protocol: recovery, look-ups for the API and the exports ---------------
 
     def requeue_expired(self) -> None:
@@ -290,27 +261,6 @@ class SqlJobQueue:
         """Every running item of the batch: for a CLI that holds the job database's lock, so
         whatever is 'running' was left by a process that is gone."""
         self._requeue(BatchItemRow.batch_id == batch_id)
-
-    def batch(self, batch_id: str) -> BatchRow | None:
-        with Session(self.engine, expire_on_commit=False) as session:
-            return session.get(BatchRow, batch_id)
-
-    def latest_batch(self) -> BatchRow | None:
-        with self.engine.connect() as conn:
-            query = select(BatchRow.id).order_by(BatchRow.created_at.desc()).limit(1)
-            batch_id = conn.execute(query).scalar_one_or_none()
-        return self.batch(batch_id) if batch_id else None
-
-    def items(self, batch_id: str) -> Iterator[dict[str, Any]]:
-        """The batch's items in input order, as plain dicts (for exports and summaries)."""
-        query = (
-            select(*BatchItemRow.__table__.columns)
-            .where(BatchItemRow.batch_id == batch_id)
-            .order_by(BatchItemRow.position)
-        )
-        with self.engine.connect() as conn:
-            for row in conn.execute(query.execution_options(yield_per=500)):
-                yield dict(row._mapping)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -371,12 +321,6 @@ class SqlJobQueue:
             return False
         self._finish_if_done(conn, claim.batch_id)
         return True
-
-    @staticmethod
-    def _active(batch_id: str) -> sqlalchemy.Select[Any]:
-        return select(BatchItemRow.id).where(
-            BatchItemRow.batch_id == batch_id, BatchItemRow.state.in_(ACTIVE)
-        )
 
     def _finish_if_done(self, conn: Connection, batch_id: str) -> None:
         if conn.execute(select(self._active(batch_id).exists())).scalar():

@@ -19,6 +19,8 @@ from app.api.ratelimit import SlidingWindowLimiter
 from app.api.security import SecurityHeaders
 from app.engine.analyzer import Engine
 from app.fetch import Fetcher
+from app.jobs.service import BackgroundWorker
+from app.jobs.store import SqlJobQueue
 from app.settings import Settings, get_settings
 from app.storage import ApiKeyStore, ReportStore, make_engine, upgrade
 from app.verify import RegistryClient
@@ -59,6 +61,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             app.state.store = ReportStore(database)
             app.state.key_store = ApiKeyStore(database)
             app.state.limiter = SlidingWindowLimiter(settings.rate_limit_window)
+            app.state.batch_queue = SqlJobQueue(
+                database, lease=settings.batch_lease, max_attempts=settings.batch_max_attempts
+            )
+            app.state.batch_worker = None
+            if settings.batch_worker:  # checks queued batches in this process, off the loop
+                app.state.batch_worker = stack.enter_context(
+                    BackgroundWorker(settings, app.state.engine, database)
+                )
             yield
 
     app = FastAPI(
@@ -70,9 +80,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     install_error_handlers(app, page_not_found=not_found)
     app.include_router(health.router)
-    for module in (checks, analyze, rules):
+    for module in (checks, analyze, rules, batches):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(batches.router, prefix=API_PREFIX)  # its lifespan runs the batch worker
     app.include_router(web_router)
     mount_static(app)
     # Added inside out: the security headers wrap everything, CORS headers reach the 413s.

@@ -13,13 +13,13 @@ from bs4 import BeautifulSoup
 
 from app.extract.document import (
     ExtractionError,
-    _Walker,
     decode_document,
     extract_document,
     extract_html,
     extract_text,
 )
 from app.extract.page import ExtractedPage
+from app.extract.walker import Walker
 
 CORPUS = Path(
     os.environ.get("REDFLAGS_CORPUS")
@@ -265,7 +265,7 @@ def test_noscript_in_head_and_noscript_kept_as_raw_text():
     # Parsers built on older libxml2 versions keep <noscript> content as one raw string.
     soup = BeautifulSoup("<body><noscript>x</noscript></body>", "lxml")
     soup.noscript.string = "<h2>Raw fallback</h2><p>Still <b>readable</b>.</p>"
-    walker = _Walker(None)
+    walker = Walker(None)
     walker.run(soup)
     assert walker.entries == [
         ("Raw fallback", "heading", "main"),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from app.engine.analyzer import Engine
-from app.engine.rulebook import Examples, Rule, load_rules
+from app.engine.rule_schema import Examples, Rule
+from app.engine.rulebook import load_rules
 from app.engine.ruletests import run_examples
 from app.settings import Settings
 

@@ -67,6 +67,18 @@ def test_yes_and_no_stay_words(tmp_path: Path) -> None:
             ),
             "pack.yaml: rule sample-rule: context.suppress: unknown modifier 'negatd'",
         ),
+        (
+            ("phrases: [no, cure]", "patterns: [[{LOWR: cure}]]"),
+            "match.patterns.0.0.LOWR: unknown key",
+        ),
+        (
+            ("phrases: [no, cure]", "patterns: [[{LOWER: stem}, {LOWER: cell, OP: '*'}]]"),
+            "match.patterns.0.1.OP: String should match pattern",
+        ),
+        (
+            ("phrases: [no, cure]", "patterns: [[{LEMMA: {IN: [cure], REGEX: cur}}]]"),
+            "exactly one of IN, NOT_IN or REGEX",
+        ),
     ],
 )
 def test_bad_rules_are_named(tmp_path: Path, change: tuple[str, str], expected: str) -> None:

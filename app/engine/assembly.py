@@ -1,0 +1,144 @@
+"""Kept candidates become findings: grouped by rule with their evidence, plus the findings that
+judge a whole page (selling, read by the page-type model) or a whole site (what is missing).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from app.engine.applicability import PageTypes
+from app.engine.findings import Kept, group_window, make_finding
+from app.engine.judging import PageState
+from app.engine.pagetype import PageTypeModel, offer_sentences
+from app.engine.rulebook import RuleSet
+from app.engine.types import Adjustment, Decision, Evidence, Finding
+
+
+class Assembler:
+    """Turns judged candidates into the report's findings."""
+
+    def __init__(self, ruleset: RuleSet, pagetype: PageTypeModel) -> None:
+        self.ruleset = ruleset
+        self.pagetype = pagetype
+        self.seller_voice_from = ruleset.applicability.seller_voice_from
+        self.page_type_rules = [r for r in ruleset.rules if r.page_type is not None]
+
+    def rule_findings(self, kept: list[Kept], explain: bool) -> list[Finding]:
+        by_rule: dict[str, list[Kept]] = defaultdict(list)
+        for item in kept:
+            by_rule[item.rule.id].append(item)
+        findings = []
+        for rule_id, items in by_rule.items():
+            rule = self.ruleset.by_id[rule_id]
+            if rule.match is not None and rule.match.group_count is not None:
+                items = group_window(
+                    items, rule.match.group_count.min_groups, rule.match.group_count.within_blocks
+                )
+                if not items:
+                    continue
+            items.sort(key=lambda k: (k.page, k.evidence.start))
+            evidence, seen = [], set()
+            for item in items:
+                where = (item.evidence.url, item.evidence.quote_start)
+                if where not in seen:
+                    seen.add(where)
+                    evidence.append(item.evidence)
+            findings.append(
+                make_finding(
+                    rule,
+                    max(i.weight for i in items),
+                    evidence,
+                    [i.decision for i in items if i.decision] if explain else None,
+                )
+            )
+        return findings
+
+    def page_type_findings(
+        self, states: list[PageState], types: PageTypes, explain: bool
+    ) -> list[Finding]:
+        """Selling is itself a sign: a finding weighted by the model's probability, with the
+        sentences that pull the page hardest towards being an offer as its evidence."""
+        out = []
+        for rule in self.page_type_rules:
+            page_type = rule.page_type
+            if page_type is None:
+                continue
+            # Like an impersonal sign, selling counts from seller_voice_from up, times P.
+            pages = [
+                i
+                for i, result in enumerate(types.results)
+                if result.probabilities[page_type] >= self.seller_voice_from
+            ]
+            if not pages:
+                continue
+            best = max(pages, key=lambda i: types.results[i].probabilities[page_type])
+            probability = types.results[best].probabilities[page_type]
+            state = states[best]
+            text = state.page.text
+            spans = [(s.start, s.end) for s in state.art.sentences] or [(0, len(text))]
+            limit = self.ruleset.applicability.evidence_sentences
+            evidence = [
+                Evidence(
+                    url=state.page.source,
+                    quote=" ".join(text[start:end].split())[:320],
+                    match=term,
+                    start=start,
+                    end=end,
+                    quote_start=start,
+                )
+                for start, end, term, _ in offer_sentences(
+                    self.pagetype, types.results[best], text, spans, limit
+                )
+            ]
+            weight = rule.weight * probability
+            adjustment = Adjustment(
+                modifier="page_type",
+                trigger=f"P({rule.page_type}) = {probability:.2f}",
+                effect="scale",
+                factor=round(probability, 3),
+            )
+            decisions = [
+                Decision(
+                    rule_id=rule.id,
+                    pattern=f"page_type:{rule.page_type}",
+                    match=e.match,
+                    url=e.url,
+                    quote=e.quote,
+                    base_weight=rule.weight,
+                    adjustments=[adjustment],
+                    weight=round(weight, 2),
+                    kept=True,
+                )
+                for e in evidence
+            ]
+            out.append(make_finding(rule, weight, evidence, decisions if explain else None))
+        return out
+
+    def absences(
+        self, findings: list[Finding], states: list[PageState], applicability: str
+    ) -> list[Finding]:
+        if applicability != "offers_treatment":
+            return []
+        present = {f.category for f in findings}
+        words = sum(s.page.word_count for s in states)
+        out = []
+        for rule in self.ruleset.rules:
+            if rule.polarity != "absence" or present.intersection(rule.absent):
+                continue
+            evidence = [
+                Evidence(
+                    url=s.page.source,
+                    quote=f"Searched {s.page.word_count} words on this page: none mention it.",
+                    match="",
+                    start=0,
+                    end=0,
+                    quote_start=0,
+                )
+                for s in states
+            ]
+            finding = make_finding(rule, rule.weight, evidence, None)
+            finding.explanation = (
+                f"{rule.explanation} (Searched {len(states)} page(s), {words} words.)"
+            )
+            out.append(finding)
+        return out
