@@ -100,7 +100,34 @@ class PathCors:
         re.compile(settings.extension_origin_regex)  # fail at start-up, not on a request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == ANALYZE_PATH:
-            await self.analyze(scope, receive, send)
-        else:
-            await self.general(scope, receive, send)
+        cors = self.analyze if scope["type"] == "http" and scope["path"] == ANALYZE_PATH else None
+        cors = cors or self.general
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            send = _RefusalAsEnvelope(send)
+        await cors(scope, receive, send)
+
+
+class _RefusalAsEnvelope:
+    """Starlette refuses a preflight in plain text ("Disallowed CORS origin"); say it in the
+    API's JSON error envelope like every other refusal. Other answers pass untouched."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.refused = False
+        self.text = b""
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 400:
+            self.refused = True
+            return
+        if not self.refused:
+            await self.send(message)
+            return
+        self.text += message.get("body", b"")
+        if not message.get("more_body", False):
+            reason = self.text.decode("utf-8", "replace").strip() or "Disallowed CORS request"
+            info = ErrorInfo(
+                code="cors_refused",
+                message=f"{reason}: this origin may not call this endpoint from a browser.",
+            )
+            await send_error(self.send, 400, info)

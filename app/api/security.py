@@ -1,7 +1,8 @@
 """Security headers on every response, the API's and the web pages' alike.
 
-The pages need no inline script or style, so the policy is ``default-src 'self'``. FastAPI's
-interactive docs (``/docs``, ``/redoc``) load their script from a CDN with an inline bootstrap,
+The pages need no inline script or style, so the policy is ``default-src 'self'``. The
+interactive docs (``/docs``, ``/redoc``) load Swagger UI and ReDoc from the service itself
+(``fastapi-offline``'s copies, no CDN) with an inline bootstrap, and ReDoc injects its styles,
 so those two pages alone get a policy that allows exactly that.
 """
 
@@ -22,9 +23,8 @@ INTERNAL_ERROR = ErrorInfo(
 
 CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "worker-src blob:; base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; base-uri 'none'; frame-ancestors 'none'"
 )
 DOCS_PATHS = frozenset({"/docs", "/redoc"})
 # Report permalinks and API answers are private: no shared cache may keep them, no browser

@@ -23,7 +23,8 @@ SECTIONS = (
 def render_text(report: Report, *, explain: bool = False, width: int = 88) -> str:
     lines = [
         f"{report.source}",
-        f"Verdict: {VERDICT_WORDS[report.verdict]}   score {report.score}/100",
+        f"Verdict: {VERDICT_WORDS[report.verdict]}   "
+        + (f"score {report.score}/100" if report.judged else "not scored"),
         _wrap(report.summary, width),
     ]
     if report.applicability is not None:
@@ -39,7 +40,9 @@ def render_text(report: Report, *, explain: bool = False, width: int = 88) -> st
                     f"“{c.term}” {c.contribution:+.2f} ({c.direction})" for c in app.cues
                 )
                 lines.append(_wrap(f"what moved the page-type model most: {cues}", width, "  "))
-    for polarity, heading in SECTIONS:
+    # As on the report page: reassuring and missing signs only where a seller is judged.
+    shown = SECTIONS if report.judges_a_seller else SECTIONS[:1]
+    for polarity, heading in shown:
         group = [f for f in report.findings if f.polarity == polarity]
         if group:
             lines += ["", f"{heading} ({len(group)})"]
@@ -93,4 +96,12 @@ def _finding(finding: Finding, explain: bool, width: int) -> str:
 
 
 def _wrap(text: str, width: int, indent: str = "") -> str:
-    return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent)
+    # Never inside a word or at a hyphen: an address split over two lines no longer opens.
+    return textwrap.fill(
+        text,
+        width,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )

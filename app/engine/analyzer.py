@@ -26,7 +26,9 @@ from app.engine.rulebook import RuleSet, load_rules
 from app.engine.scoring import Scorer
 from app.engine.types import (
     ApplicabilityKind,
+    Decision,
     Evidence,
+    Finding,
     Identifiers,
     PageInfo,
     Report,
@@ -140,6 +142,8 @@ class Engine:
         findings += self.assembler.page_type_findings(states, types, explain)
         findings += self.assembler.absences(findings, states, applicability.kind)
         score, verdict = self.scorer.score(findings, applicability.kind)
+        if verdict == "not_applicable":
+            findings, discarded = [], discarded + _not_judged(findings)
         findings.sort(key=lambda f: (-abs(f.contribution), f.rule_id))
         page_infos = [
             PageInfo(url=p.source, title=p.title, words=p.word_count, warnings=list(p.warnings))
@@ -191,6 +195,8 @@ class Engine:
             ]
         kind = report.applicability.kind if report.applicability else None
         score, verdict = self.scorer.score(findings, kind)
+        if verdict == "not_applicable":
+            findings = []
         findings.sort(key=lambda f: (-abs(f.contribution), f.rule_id))
         return report.model_copy(
             update={
@@ -220,6 +226,16 @@ class Engine:
         offers = p_offers if p_offers is not None else float(page_kind == "offers_treatment")
         kept, _ = self.judge.decide([state], (page_kind,), (offers,), Identifiers(), explain=False)
         return {f.rule_id for f in self.assembler.rule_findings(kept, explain=False)}
+
+
+def _not_judged(findings: list[Finding]) -> list[Decision]:
+    """The explained decisions of a site that is not judged, each set aside saying why."""
+    reason = "the site is not about cell treatment, so nothing on it is judged as a sign"
+    return [
+        decision.model_copy(update={"kept": False, "reason": reason})
+        for finding in findings
+        for decision in finding.decisions or ()
+    ]
 
 
 def _cap(page: ExtractedPage, limit: int) -> ExtractedPage:

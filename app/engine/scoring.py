@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from app.engine.stage_config import ScoringConfig
-from app.engine.types import Finding, Verdict
+from app.engine.types import CATEGORY_TITLES, Finding, Verdict
 
 SIGN = {"red_flag": 1.0, "absence": 1.0, "mitigating": -1.0}
 
@@ -28,10 +28,17 @@ class Scorer:
         self.seller_floor = config.seller_floor
         self.factors = config.applicability_factors
         self.summaries = config.summaries
-        self.category_names = config.category_names
 
-    def score(self, findings: list[Finding], applicability: str | None) -> tuple[int, Verdict]:
-        """Set each finding's contribution in place; return (score, verdict)."""
+    def score(
+        self, findings: list[Finding], applicability: str | None
+    ) -> tuple[int | None, Verdict]:
+        """Set each finding's contribution in place; return (score, verdict).
+
+        A site that is not about cell treatment is not judged: no score, and the caller sets its
+        findings aside (a price list on a physiotherapist's site is not a warning sign).
+        """
+        if applicability == "unrelated":
+            return None, "not_applicable"
         factors = self.factors.get(applicability or "offers_treatment", {})
         by_category: dict[str, list[Finding]] = defaultdict(list)
         for finding in findings:
@@ -45,8 +52,6 @@ class Scorer:
                 finding.contribution = round(points, 1)
                 total += points
         score = max(0, min(100, round(total)))
-        if applicability == "unrelated":
-            return score, "not_applicable"
         if score >= self.high:
             return score, "high_risk"
         if score >= self.caution:
@@ -63,7 +68,8 @@ class Scorer:
         red = [f for f in findings if f.polarity == "red_flag" and f.contribution > 0]
         names = []
         for finding in sorted(red, key=lambda f: f.contribution, reverse=True):
-            name = self.category_names.get(finding.category, finding.category.replace("_", " "))
+            title = CATEGORY_TITLES.get(finding.category, finding.category.replace("_", " "))
+            name = title[0].lower() + title[1:]
             if name not in names:
                 names.append(name)
         key: str = verdict

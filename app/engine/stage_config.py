@@ -121,7 +121,6 @@ class ScoringConfig(_Strict):
     )
     thresholds: Thresholds = Field(default_factory=Thresholds)
     applicability_factors: dict[str, dict[str, float]] = Field(default_factory=dict)
-    category_names: dict[str, str] = Field(default_factory=dict)
     summaries: dict[str, str] = Field(default_factory=dict)
 
 

@@ -57,6 +57,29 @@ MITIGATING_CATEGORIES = (
     "investigational_status",
 )
 CATEGORIES = RED_FLAG_CATEGORIES + ABSENCE_CATEGORIES + MITIGATING_CATEGORIES
+# Each category's title for people: the one vocabulary of the report page's summary sentence,
+# the batch summary and the exports' legend (tests/engine/test_types.py: every category has one).
+CATEGORY_TITLES: dict[str, str] = {
+    "sells_cell_treatment": "Sells cell treatment",
+    "cure_claim": "Promises a cure",
+    "price_or_payment": "Prices or payment plans",
+    "fda_status_misleading": "Misleading FDA claims",
+    "many_conditions": "Treats many unrelated conditions",
+    "testimonials": "Patient testimonials",
+    "medical_tourism": "Medical travel packages",
+    "safety_minimized": "Plays down risks",
+    "pay_to_participate": "Pay to join a 'study'",
+    "unproven_product": "Unproven product",
+    "pressure_sales": "Sales pressure",
+    "no_ind": "No IND number",
+    "no_trial_registration": "No trial registration",
+    "no_risk_disclosure": "No risks disclosed",
+    "trial_registration_id": "Gives a trial registration number",
+    "ind_mentioned": "Gives an FDA IND number",
+    "risks_disclosed": "Describes the risks",
+    "no_cost_to_participants": "Free to participants",
+    "investigational_status": "Says the treatment is experimental",
+}
 
 
 # --- Report (public contract) ------------------------------------------------------------------
@@ -217,7 +240,12 @@ class Report(BaseModel):
     language: str = Field(
         "en", description="ISO 639-1 code of the language most of the site's pages are in."
     )
-    score: int = Field(ge=0, le=100)
+    score: int | None = Field(
+        ge=0,
+        le=100,
+        description="0-100, the higher the more warning signs; null when the site was not judged: "
+        "not about cell treatment (not_applicable) or not read (unreadable).",
+    )
     verdict: Verdict
     applicability: Applicability | None
     summary: str
@@ -231,3 +259,21 @@ class Report(BaseModel):
     discarded: list[Decision] | None = Field(
         default=None, description="Candidates that context removed (only with explain)."
     )
+
+    @property
+    def judged(self) -> bool:
+        """Whether the site was judged at all: it was read and is about cell treatment.
+
+        Reports stored before ``score`` could be null have a score for unjudged sites too, so
+        the verdict decides."""
+        return self.score is not None and self.verdict not in ("not_applicable", "unreadable")
+
+    @property
+    def judges_a_seller(self) -> bool:
+        """Whether a seller of treatment is judged: only then do reassuring signs, missing
+        information and questions for the clinic mean anything to a reader."""
+        return (
+            self.judged
+            and self.applicability is not None
+            and self.applicability.kind == "offers_treatment"
+        )

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 ROW = 26  # px per bar in a horizontal chart
-LABEL_WIDTH = 230
 BAR_SPACE = 330
-WIDTH = LABEL_WIDTH + BAR_SPACE + 60
+# Text is measured without a browser: 13 px sans-serif averages under 8 px a character even in
+# capitals, so columns sized at CHAR px a character never clip a label or a value.
+CHAR = 8.5
+PAD = 10
 
 
 @dataclass(frozen=True)
@@ -30,17 +32,20 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar]) -> Markup:
     """Horizontal bars, one labelled row each, longest value = full width."""
     top = max((b.value for b in bars), default=0) or 1
     height = ROW * max(len(bars), 1) + 8
-    parts = [_open(chart_id, title, WIDTH, height)]
+    label_width = round(max((len(b.label) for b in bars), default=0) * CHAR) + 2 * PAD
+    value_width = round(max((len(_value(b)) for b in bars), default=0) * CHAR) + 2 * PAD
+    width = label_width + BAR_SPACE + value_width
+    parts = [_open(chart_id, title, width, height)]
     for i, bar in enumerate(bars):
         y = 4 + i * ROW
         length = round(BAR_SPACE * bar.value / top)
         parts.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{y + 17}" class="chart-label" '
+            f'<text x="{label_width - PAD}" y="{y + 17}" class="chart-label" '
             f'text-anchor="end">{escape(bar.label)}</text>'
-            f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{max(length, 1)}" height="{ROW - 8}" '
+            f'<rect x="{label_width}" y="{y + 3}" width="{max(length, 1)}" height="{ROW - 8}" '
             f'class="bar bar--{escape(bar.tone)}"/>'
-            f'<text x="{LABEL_WIDTH + length + 6}" y="{y + 17}" class="chart-value">'
-            f"{bar.value}{escape(' ' + bar.note if bar.note else '')}</text>"
+            f'<text x="{label_width + length + 6}" y="{y + 17}" class="chart-value">'
+            f"{escape(_value(bar))}</text>"
         )
     if not bars:
         parts.append('<text x="8" y="20" class="chart-label">Nothing to show yet</text>')
@@ -51,7 +56,8 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar]) -> Markup:
 def column_chart(chart_id: str, title: str, bars: Sequence[Bar], *, axis: str) -> Markup:
     """Vertical bars over labelled bins (the score histogram)."""
     top = max((b.value for b in bars), default=0) or 1
-    col, plot, base = 56, 160, 190
+    widest = max((len(t) for b in bars for t in (b.label, str(b.value))), default=0)
+    col, plot, base = max(56, round(widest * CHAR) + PAD), 160, 190
     width = col * max(len(bars), 1) + 16
     parts = [_open(chart_id, title, width, base + 44)]
     for i, bar in enumerate(bars):
@@ -70,6 +76,10 @@ def column_chart(chart_id: str, title: str, bars: Sequence[Bar], *, axis: str) -
         f'text-anchor="middle">{escape(axis)}</text></svg>'
     )
     return Markup("".join(parts))
+
+
+def _value(bar: Bar) -> str:
+    return f"{bar.value} {bar.note}" if bar.note else str(bar.value)
 
 
 def _open(chart_id: str, title: str, width: int, height: int) -> str:

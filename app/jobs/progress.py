@@ -1,5 +1,5 @@
-"""The batch's progress bar on stderr: sites done of total, sites per second, ETA, errors
-(sites that could not be checked or read).
+"""The batch's progress bar on stderr: sites done of total, sites per second, ETA, and the
+sites that were unreadable or could not be checked, in the words of the closing line.
 
 tqdm draws it: it is already installed with spaCy, it redraws at most a few times a second,
 and it computes the rate and ETA from this run only when a resumed batch starts part-way.
@@ -25,7 +25,8 @@ class ProgressBar:
 
     def __init__(self, start: Progress, stream: TextIO | None = None) -> None:
         stream = stream or sys.stderr
-        self.errors = start.problems
+        self.unreadable = start.unreadable
+        self.failed = start.counts["error"]
         terminal = stream.isatty()
         self._bar = tqdm(
             total=start.total,
@@ -44,13 +45,15 @@ class ProgressBar:
     def __call__(self, outcome: Outcome) -> None:
         if not outcome.recorded:
             return
-        if outcome.state == "error" or outcome.verdict == "unreadable":
-            self.errors += 1
-            self._bar.set_postfix_str(self._postfix(), refresh=False)
+        if outcome.state == "error":
+            self.failed += 1
+        elif outcome.verdict == "unreadable":
+            self.unreadable += 1
+        self._bar.set_postfix_str(self._postfix(), refresh=False)
         self._bar.update(1)
 
     def close(self) -> None:
         self._bar.close()
 
     def _postfix(self) -> str:
-        return f"{self.errors} error{'' if self.errors == 1 else 's'}"
+        return f"{self.unreadable} unreadable, {self.failed} could not be checked"

@@ -36,17 +36,47 @@ COLUMNS = (
     "state",
     "error",
 )
+# What each column holds, for the exports' "columns" sheet and the README.
+COLUMN_HELP = {
+    "line": "Line of the site in your list.",
+    "url": "The address as your list gave it.",
+    "final_url": "The address the site's first page was read at (after redirects).",
+    "verdict": "high_risk, caution, low_risk, not_applicable (not about cell treatment: not "
+    "judged) or unreadable (see the legend sheet).",
+    "score": "Warning-sign score, 0-100 (higher: more signs); empty when the site was not "
+    "judged (not_applicable, unreadable).",
+    "top_findings": "The strongest warning signs, by category (see the legend sheet).",
+    "red_flags": "How many warning signs were found.",
+    "missing_info": "How many things a seller should say and does not (sellers only).",
+    "reassuring": "How many reassuring signs were found (sellers only).",
+    "registry_ids": "Trial registry numbers written on the site.",
+    "registry_verification": "What ClinicalTrials.gov says about each number.",
+    "prices": "Prices written on the site.",
+    "report_id": "The stored report's id.",
+    "report_url": "The full report with the evidence (opens while the service is up).",
+    "state": "done, error (could not be checked), skipped (a repeat, or cancelled), or not "
+    "yet checked (pending, running).",
+    "error": "Why the site could not be checked or read.",
+}
 ReportUrl = Callable[[str], str]
 
 
 def summarize(report: Report) -> dict[str, Any]:
-    """The parts of a report the table needs, as JSON-ready values."""
-    by_weight = sorted(report.findings, key=lambda f: -abs(f.contribution))
+    """The parts of a report the table needs, as JSON-ready values.
+
+    As on the report page, reassuring and missing signs count only where a seller is judged.
+    """
+    shown = [
+        f
+        for f in report.findings
+        if report.judged and (report.judges_a_seller or f.polarity == "red_flag")
+    ]
+    by_weight = sorted(shown, key=lambda f: -abs(f.contribution))
     categories = {
         polarity: list(dict.fromkeys(f.category for f in by_weight if f.polarity == polarity))
         for polarity in POLARITIES
     }
-    counts = {p: sum(f.polarity == p for f in report.findings) for p in POLARITIES}
+    counts = {p: sum(f.polarity == p for f in shown) for p in POLARITIES}
     checks = {c.nct_id: c for c in report.trial_checks}
     registry = []
     for rid in report.identifiers.registry_ids:

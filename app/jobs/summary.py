@@ -23,10 +23,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from app.engine.types import ABSENCE_CATEGORIES, RED_FLAG_CATEGORIES, VERDICTS
+from app.engine.types import ABSENCE_CATEGORIES, CATEGORY_TITLES, RED_FLAG_CATEGORIES, VERDICTS
 from app.jobs.charts import Bar, bar_chart, column_chart
 from app.jobs.queue import Progress
-from app.jobs.results import BatchTable
+from app.jobs.results import COLUMNS, BatchTable
 
 TEMPLATES = Path(__file__).with_name("templates")
 SEVERITY = {"high_risk": 4, "caution": 3, "low_risk": 2, "not_applicable": 1, "unreadable": 0}
@@ -39,21 +39,6 @@ SORTS: dict[str, tuple[str, bool]] = {
     "red_flags": ("Warning signs", True),
 }
 DEFAULT_SORT = ("score", "desc")
-SIGN_LABELS = {
-    "cure_claim": "Promises a cure",
-    "price_or_payment": "Prices or payment plans",
-    "fda_status_misleading": "Misleading FDA claims",
-    "many_conditions": "Treats many unrelated conditions",
-    "testimonials": "Patient testimonials",
-    "medical_tourism": "Medical travel packages",
-    "safety_minimized": "Plays down risks",
-    "pay_to_participate": "Pay to join a 'study'",
-    "unproven_product": "Unproven product",
-    "pressure_sales": "Sales pressure",
-    "no_ind": "No IND number",
-    "no_trial_registration": "No trial registration",
-    "no_risk_disclosure": "No risks disclosed",
-}
 
 
 @dataclass(frozen=True)
@@ -99,6 +84,7 @@ def render_summary(
         "progress": table.progress,
         "charts": _charts(table.progress, table.items),
         "views": views,
+        "carried": table.header[len(COLUMNS) :],  # the input list's own columns, in its order
         "served": sort is not None,
         "sorts": SORTS,
         "verdicts": VERDICTS,
@@ -119,10 +105,11 @@ def _charts(progress: Progress, items: Sequence[Mapping[str, Any]]) -> list[tupl
         Bar(view.words, by_verdict[verdict], view.tone) for verdict, view in VERDICTS.items()
     ]
     verdict_bars.append(Bar("Could not be checked", progress.counts["error"], "unknown"))
-    bins = _score_bins([i["score"] for i in done if i["verdict"] != "unreadable"])
-    readable = [i for i in done if i["verdict"] != "unreadable"]
+    # Only judged sites have a score: not the unreadable ones nor those not about cell treatment.
+    judged = [i for i in done if i["verdict"] not in ("unreadable", "not_applicable")]
+    bins = _score_bins([i["score"] for i in judged if i["score"] is not None])
     seen: Counter[str] = Counter()
-    for item in readable:
+    for item in judged:
         categories = (item.get("result") or {}).get("categories", {})
         seen.update(set(categories.get("red_flag", [])) | set(categories.get("absence", [])))
     signs = sorted(
@@ -134,14 +121,14 @@ def _charts(progress: Progress, items: Sequence[Mapping[str, Any]]) -> list[tupl
             sign_label(c),
             seen[c],
             "high" if c in RED_FLAG_CATEGORIES else "caution",
-            f"({seen[c] / len(readable):.0%})",
+            f"({seen[c] / len(judged):.0%})",
         )
         for c in signs
     ]
     captions = (
         "Sites by verdict",
-        "Scores of the sites that could be read",
-        "How often each warning sign was seen (share of readable sites)",
+        "Scores of the sites that were judged",
+        "How often each warning sign was seen (share of the sites judged)",
     )
     charts = (
         bar_chart("chart-verdicts", captions[0], verdict_bars),
@@ -158,7 +145,7 @@ def _score_bins(scores: Sequence[int]) -> list[Bar]:
 
 
 def sign_label(category: str) -> str:
-    return SIGN_LABELS.get(category, category.replace("_", " "))
+    return CATEGORY_TITLES.get(category, category.replace("_", " "))
 
 
 @cache

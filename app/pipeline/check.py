@@ -185,7 +185,7 @@ def _unreadable(url: str, reason: str, fetched: list[FetchedPage], engine: Engin
     # A page we could not read must never look like "no red flags".
     return Report(
         source=url,
-        score=0,
+        score=None,
         verdict="unreadable",
         applicability=None,
         summary=f"We could not read this site, so we cannot say anything about it: {reason}.",

@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app import __version__
 from app.api import analyze, batches, checks, health, rules
@@ -29,6 +30,7 @@ from app.web.routes import not_found
 from app.web.routes import router as web_router
 
 API_PREFIX = "/api/v1"
+DOCS_STATIC = "/docs-static"
 DESCRIPTION = """\
 Tells how strongly a stem-cell clinic's website shows the warning signs of an unregulated
 clinic, with the evidence for each sign.
@@ -71,7 +73,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                 )
             yield
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI with /docs and /redoc served from the package's own copies of
+    # Swagger UI and ReDoc, so the docs work with no internet and no CDN is trusted.
+    app = FastAPIOffline(
+        static_url=DOCS_STATIC,
         title="redflags",
         version=__version__,
         description=DESCRIPTION,

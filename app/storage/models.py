@@ -66,7 +66,7 @@ class ReportRow(Base):
     final_url: Mapped[str | None] = mapped_column(Text)
     site_key: Mapped[str | None] = mapped_column(String(255))
     verdict: Mapped[str] = mapped_column(String(32))
-    score: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: not judged
     report: Mapped[dict] = mapped_column(JsonDoc)
     rules_version: Mapped[str] = mapped_column(String(64))
     engine_version: Mapped[str] = mapped_column(String(32))

@@ -33,7 +33,7 @@ class ReportSummary(BaseModel):
     created_at: datetime
     kind: ReportKind
     verdict: Verdict
-    score: int
+    score: int | None
     final_url: str | None
 
 

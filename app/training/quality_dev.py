@@ -79,6 +79,10 @@ def per_flag_scores(
     return scores
 
 
+def _score(report: Report) -> str:
+    return "-" if report.score is None else str(report.score)
+
+
 def main(argv: list[str]) -> int:
     corpus = Path(argv[0]) if argv else Path("../shared/corpus/dev")
     settings = get_settings()
@@ -99,7 +103,7 @@ def main(argv: list[str]) -> int:
         kind = r.report.applicability.kind if r.report.applicability else "-"
         diff = " ".join([f"-{m}" for m in missed] + [f"+{e}" for e in extra])
         print(
-            f"  {r.site[:34]:<35}{r.expected_risk:<7}{r.report.verdict:<15}{r.report.score:>4}  "
+            f"  {r.site[:34]:<35}{r.expected_risk:<7}{r.report.verdict:<15}{_score(r.report):>4}  "
             f"{kind:<17}{diff}"
         )
     return 0

@@ -24,7 +24,7 @@ from app.engine.rulebook import RuleSet
 from app.engine.types import Report
 from app.training import pagetype as fitting
 from app.training.corpus import Sample, dev_samples, read_labels, real_samples, sha1
-from app.training.pages import sample_page
+from app.training.pages import ranking_score, sample_page
 
 MAX_LOW_FLAGGED = 0.05  # caution or worse on at most this share of low pages
 MAX_LOW_OFFERS = 0.03  # typed as selling (hence at least caution) on at most this share
@@ -87,7 +87,7 @@ def choose_thresholds(
 
     def lowest(share: float, floor: bool) -> int:
         for t in range(1, 101):
-            flagged = sum(r.score >= t or (floor and id(r) in sellers) for r in lows)
+            flagged = sum(ranking_score(r) >= t or (floor and id(r) in sellers) for r in lows)
             if flagged <= share * len(lows):
                 return t
         return 100
@@ -113,7 +113,7 @@ def train(
     p_offers = [m.predict(samples[i].text).probabilities["offers_treatment"] for i, m in oof]
     offers = choose_offers(samples, p_offers)
     reports = oof_reports(samples, c, ruleset, nlp, offers)
-    scores = [r.score for r in reports]
+    scores = [ranking_score(r) for r in reports]
     thresholds = choose_thresholds(
         samples,
         reports,

@@ -93,6 +93,8 @@ def report(request: Request, report_id: str, store: StoreDep) -> Response:
         "verdict": VERDICTS[stored.report.verdict],
         "site": view.site_name(stored.report, stored.final_url),
         "sections": view.sections(stored.report),
+        # Questions for the clinic: where a seller is judged, or where the site could not be read.
+        "ask_clinic": stored.report.judges_a_seller or stored.report.verdict == "unreadable",
         "titles": view.page_titles(stored.report),
         "others": others,
         "all_earlier": all(s.created_at <= stored.created_at for s in others),

@@ -79,9 +79,16 @@ class Section:
 
 
 def sections(report: Report) -> list[Section]:
-    """The three finding groups in reading order, strongest first within each."""
+    """The finding groups a reader is shown, in reading order, strongest first within each.
+
+    All three where a seller is judged; on a page that discusses treatment only the warning signs
+    in its own voice; none where the site was not judged (not about cell treatment, unreadable).
+    """
+    if not report.judged:
+        return []
+    shown = SECTIONS if report.judges_a_seller else SECTIONS[:1]
     out = []
-    for polarity, heading, anchor in SECTIONS:
+    for polarity, heading, anchor in shown:
         group = [f for f in report.findings if f.polarity == polarity]
         group.sort(key=lambda f: abs(f.contribution), reverse=True)
         out.append(Section(polarity, heading, anchor, group, EMPTY_SECTION[polarity]))

@@ -81,9 +81,14 @@ def test_cors_extensions_on_analyze_only(make_client: Callable[..., TestClient])
     firefox = _preflight(client, "/api/v1/analyze", "moz-extension://0d4f-77aa-1234")
     assert firefox["access-control-allow-origin"] == "moz-extension://0d4f-77aa-1234"
 
-    checks = _preflight(client, "/api/v1/checks", EXTENSION)
-    assert checks["status"] == "400"
-    assert "access-control-allow-origin" not in checks
+    refused = client.options(
+        "/api/v1/checks",
+        headers={"Origin": EXTENSION, "Access-Control-Request-Method": "POST"},
+    )
+    assert refused.status_code == 400
+    assert "access-control-allow-origin" not in refused.headers
+    assert refused.json()["error"]["code"] == "cors_refused"  # the envelope, not plain text
+    assert "Disallowed CORS origin" in refused.json()["error"]["message"]
     assert _preflight(client, "/api/v1/analyze", "https://evil.example")["status"] == "400"
 
     partner = _preflight(client, "/api/v1/checks", "https://partner.example")

@@ -7,9 +7,12 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from app.engine.types import Report
 from app.jobs.export import neutralize, render
 from app.jobs.inputs import InputError, read_sites, triage
-from app.jobs.results import table_rows
+from app.jobs.results import summarize, table_rows
+from app.jobs.summary import sort_rows
+from tests.web.reports import applicability, finding, make_report
 
 
 def test_csv_with_a_url_column_carries_the_other_columns() -> None:
@@ -87,3 +90,84 @@ def test_a_repeat_shows_the_result_of_its_first_line() -> None:
     assert rows[1]["report_url"] == "/r/r1" and rows[1]["score"] == 40
     assert rows[1]["state"] == "skipped" and rows[1]["case"] == "B"
     assert rows[1]["input_score"] == ""  # an input column named like a result column
+
+
+def _item(position: int, report: Report) -> dict[str, object]:
+    return {
+        "position": position,
+        "url": f"site{position}.example",
+        "normalized_url": f"http://site{position}.example/",
+        "state": "done",
+        "report_id": f"r{position}",
+        "verdict": report.verdict,
+        "score": report.score,
+        "result": summarize(report),
+    }
+
+
+def test_only_judged_sites_have_a_score_and_only_sellers_reassuring_signs() -> None:
+    """Issue 11: an unreadable site is not a score of 0 among the low-risk rows, a site not
+    about cell treatment has no score or signs, and a news page has no reassuring signs."""
+    signs = [finding(), finding("mitigating", "Describes the risks", match="risks", quote="risks")]
+    reports = [
+        make_report(score=55, verdict="caution", findings=signs),  # a seller
+        make_report(score=None, verdict="unreadable", findings=[], warnings=["the site timed out"]),
+        make_report(
+            score=None,
+            verdict="not_applicable",
+            applicability=applicability("unrelated"),
+            findings=[],
+        ),
+        make_report(
+            score=5, verdict="low_risk", applicability=applicability("discusses"), findings=signs
+        ),
+    ]
+    rows = table_rows([_item(i, r) for i, r in enumerate(reports, 1)], [], lambda r: f"/r/{r}")
+    assert [r["score"] for r in rows] == [55, None, None, 5]
+    assert [(r["red_flags"], r["reassuring"]) for r in rows] == [(1, 1), (0, 0), (0, 0), (1, 0)]
+    by_score = sort_rows(rows, "score", "desc")
+    assert [r["line"] for r in by_score] == [1, 4, 2, 3]  # the unjudged apart, at the end
+    assert [r["line"] for r in sort_rows(rows, "score", "asc")] == [4, 1, 2, 3]
+    csv_line = render(rows[1:2], ["line", "verdict", "score"], "csv").decode("utf-8-sig")
+    assert csv_line.splitlines()[1] == "2,unreadable,"
+
+
+def test_xlsx_opens_ready_to_sort_with_links_and_a_legend() -> None:
+    """Issue 11: a frozen, filterable header, sized columns, report links that click, a sheet
+    that explains the columns and a legend from table names to words."""
+    rows = [
+        {
+            "line": 1,
+            "url": "a.example",
+            "verdict": "high_risk",
+            "score": 80,
+            "top_findings": ["cure_claim"],
+            "report_url": "http://127.0.0.1:8000/r/abc",
+            "case": "C-1",
+        },
+        {
+            "line": 2,
+            "url": "b.example",
+            "verdict": "unreadable",
+            "score": None,
+            "report_url": None,
+            "case": "C-2",
+        },
+    ]
+    header = ["line", "url", "verdict", "score", "top_findings", "report_url", "case"]
+    book = load_workbook(io.BytesIO(render(rows, header, "xlsx")))
+    assert book.sheetnames == ["results", "columns", "legend"]
+    results = book["results"]
+    assert results.freeze_panes == "A2"
+    assert results.auto_filter.ref == "A1:G3"
+    assert results["A1"].font.bold
+    assert results.column_dimensions["F"].width > len("report_url")
+    assert results["F2"].hyperlink.target == "http://127.0.0.1:8000/r/abc"
+    assert results["F3"].value is None and results["F3"].hyperlink is None
+    explained = {r[0]: r[1] for r in book["columns"].iter_rows(min_row=2, values_only=True)}
+    assert set(explained) == set(header)
+    assert "empty when the site was not judged" in explained["score"]
+    assert explained["case"] == "A column of your list, carried through."
+    legend = {r[0]: r[1] for r in book["legend"].iter_rows(min_row=2, values_only=True)}
+    assert legend["high_risk"] == "High risk" and legend["cure_claim"] == "Promises a cure"
+    assert legend["unreadable"] == "Could not read this site"

@@ -14,7 +14,7 @@ from app.engine.types import Report
 from app.extract.document import extract_html
 from app.fetch import FetchedPage
 from app.storage import ApiKeyStore, ReportStore, upgrade
-from app.storage.models import PageRow
+from app.storage.models import PageRow, ReportRow
 
 HTML = (
     b"<html><head><title>Clinic</title></head><body><p>Our stem cell therapy cures "
@@ -54,12 +54,34 @@ def test_migrations_build_the_schema_from_empty(db: sqlalchemy.Engine) -> None:
     assert tables == {"alembic_version", "reports", "pages", "api_keys", "batches", "batch_items"}
     with db.connect() as connection:
         version = connection.execute(sqlalchemy.text("SELECT version_num FROM alembic_version"))
-        assert version.scalar_one() == "0003"
+        assert version.scalar_one() == "0004"
     # 0003: crashes are counted apart from attempts (issue 9: a crash is not the site's failure).
     columns = {c["name"] for c in inspect(db).get_columns("batch_items")}
     assert {"attempts", "crashes", "solo"} <= columns
     indexes = {ix["name"] for ix in inspect(db).get_indexes("reports")}
     assert "ix_reports_site_key_created_at" in indexes
+
+
+def test_a_site_not_judged_loses_its_score_column_not_its_report(
+    db: sqlalchemy.Engine, engine: Engine
+) -> None:
+    """0004: reports saved with a score of 0 for a site that was not judged (unrelated or
+    unreadable) keep their stored JSON; only the score column, which ranks sites, is emptied."""
+    upgrade(db, "0003")
+    store = ReportStore(db)
+    unrelated = _report(engine, "https://physio.example/").model_copy(
+        update={"score": 21, "verdict": "not_applicable"}
+    )
+    judged = _report(engine, "https://clinic.example/")
+    saved = [
+        store.save(r, kind="analyze", input_url=r.source, fetched=[]) for r in (unrelated, judged)
+    ]
+    upgrade(db)
+    with db.connect() as connection:
+        scores = dict(connection.execute(select(ReportRow.id, ReportRow.score)).all())
+    assert scores == {saved[0].id: None, saved[1].id: judged.score}
+    kept = store.get(saved[0].id)
+    assert kept is not None and kept.report.score == 21  # the stored report itself is untouched
 
 
 def test_save_get_and_page_bodies(db: sqlalchemy.Engine, engine: Engine) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.engine.types import Evidence, Finding, PageInfo, Report
+from app.engine.types import Applicability, Evidence, Finding, PageInfo, Report
 
 PAGE = "https://www.sunrise-clinic.com/treatments"
 
@@ -52,7 +52,7 @@ def make_report(source: str = "https://www.sunrise-clinic.com/", **changes: Any)
         "source": source,
         "score": 70,
         "verdict": "high_risk",
-        "applicability": None,
+        "applicability": applicability("offers_treatment"),
         "summary": "This site shows 1 warning sign of an unregulated stem-cell clinic.",
         "findings": [finding()],
         "pages": [PageInfo(url=PAGE, title="Treatments | Sunrise", words=420, status=200)],
@@ -61,3 +61,9 @@ def make_report(source: str = "https://www.sunrise-clinic.com/", **changes: Any)
     }
     values.update(changes)
     return Report(**values)
+
+
+def applicability(kind: str) -> Applicability:
+    """A site of this kind, as the page-type model would type it."""
+    offers = {"offers_treatment": 0.9, "discusses": 0.2, "unrelated": 0.05}[kind]
+    return Applicability(kind=kind, offers_score=offers, discusses_score=1 - offers)

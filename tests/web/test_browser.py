@@ -14,17 +14,23 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import uvicorn
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from app.engine.analyzer import Engine
+from app.jobs.queue import Progress
+from app.jobs.results import BatchTable, header, summarize, table_rows
+from app.jobs.summary import render_summary
 from app.service.factory import create_app
 from app.settings import Settings
+from app.storage import ReportStore, make_engine
 from tests.fetch.servers import TestSite, closed_port
+from tests.web.reports import applicability, finding, make_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Keep Chromium from phoning home or updating itself; there is no sandbox in CI containers.
@@ -56,12 +62,17 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> Iterator[str]:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The live server's database, where tests may also save reports built by hand."""
+    return f"sqlite:///{tmp_path_factory.mktemp('live') / 'redflags.db'}"
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, engine: Engine) -> Iterator[str]:
     """A real uvicorn on a free loopback port, configured the way an operator would: by env."""
-    data = tmp_path_factory.mktemp("live")
     env = {
         "REDFLAGS_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "REDFLAGS_DATABASE_URL": f"sqlite:///{data / 'redflags.db'}",
+        "REDFLAGS_DATABASE_URL": database_url,
         "REDFLAGS_REGISTRY_BASE_URL": f"http://127.0.0.1:{closed_port()}",
         "REDFLAGS_REGISTRY_MAX_TRIES": "1",
         "REDFLAGS_PER_HOST_DELAY": "0",
@@ -211,3 +222,154 @@ def test_keyboard_reaches_the_form_with_a_visible_focus(
         )
         assert outline[0] != "none" and outline[1] >= 2, f"{target}: outline {outline}"
     page.screenshot(path=output / "form-focus.png")
+
+
+def _axe_and_csp(page: Page, output: Path, name: str, refused: list[str]) -> None:
+    results = Axe().run(page).response
+    violations = [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": len(v["nodes"])}
+        for v in results["violations"]
+    ]
+    (output / f"axe-{name}.json").write_text(json.dumps(violations, indent=2))
+    assert [v for v in violations if v["impact"] in BLOCKING] == []
+    assert refused == []
+
+
+STATES = {
+    # name: (report changes, shown headings, headings that must not be there)
+    "unrelated": (
+        {
+            "score": None,
+            "verdict": "not_applicable",
+            "applicability": applicability("unrelated"),
+            "summary": "This site does not seem to be about stem-cell or regenerative treatment.",
+            "findings": [finding(title="Shows prices", match="$90", quote="A session is $90.")],
+        },
+        ["What this means"],
+        ["Warning signs (1)", "Reassuring signs (1)", "Questions to ask the clinic"],
+    ),
+    "news": (
+        {
+            "score": 30,
+            "verdict": "caution",
+            "applicability": applicability("discusses"),
+            "findings": [
+                finding(),
+                finding("mitigating", "Describes the risks", match="risks", quote="risks."),
+            ],
+        },
+        ["Warning signs (1)"],
+        ["Reassuring signs (1)", "Missing information (0)", "Questions to ask the clinic"],
+    ),
+    "seller": (
+        {
+            "findings": [
+                finding(),
+                finding("mitigating", "Describes the risks", match="risks", quote="risks."),
+            ]
+        },
+        ["Warning signs (1)", "Reassuring signs (1)", "Questions to ask the clinic"],
+        ["What this means"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", STATES)
+def test_every_page_type_reads_honestly(
+    browser: Browser, server: str, database_url: str, output: Path, name: str
+) -> None:
+    """Issue 11: no score or warning cards on a site not about cell treatment, no reassuring
+    signs or questions for a clinic on a news page; screenshots of each state."""
+    changes, shown, absent = STATES[name]
+    store = ReportStore(make_engine(database_url))
+    url = f"https://{name}.example/"
+    stored = store.save(make_report(source=url, **changes), kind="check", input_url=url)
+    page, refused = open_page(browser, f"{server}/r/{stored.id}")  # axe needs script
+    headings = [h.strip() for h in page.locator("h2").all_inner_texts()]
+    assert set(shown) <= set(headings), headings
+    assert not set(absent) & set(headings), headings
+    has_score = changes.get("score", 70) is not None
+    expect(page.locator(".score")).to_have_count(1 if has_score else 0)
+    page.screenshot(path=output / f"report-{name}.png", full_page=True)
+    _axe_and_csp(page, output, f"report-{name}", refused)
+
+
+@pytest.mark.parametrize(
+    ("path", "title"), [("/docs", ".swagger-ui .info .title"), ("/redoc", "h1")]
+)
+def test_api_docs_work_with_the_network_blocked(
+    browser: Browser, server: str, output: Path, path: str, title: str
+) -> None:
+    """Issue 11: /docs and /redoc load their scripts from the service, never from a CDN."""
+    context = browser.new_context()
+    outside: list[str] = []
+
+    def only_loopback(route: Route) -> None:
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_loopback)
+    page = context.new_page()
+    page.goto(server + path)
+    expect(page.locator(title).first).to_contain_text("redflags", timeout=15_000)
+    page.screenshot(path=output / f"api{path.replace('/', '-')}.png")
+    assert outside == []
+    context.close()
+
+
+def test_batch_summary_charts_are_never_clipped(browser: Browser, output: Path) -> None:
+    """Issue 11: every chart label and value lies inside its chart, and the columns of the
+    investigator's list are carried into the table."""
+    verdicts = ["not_applicable", "high_risk", "caution", "low_risk", "unreadable"]
+    reports = [
+        make_report(
+            score=None if v in ("not_applicable", "unreadable") else 1000 // (i + 11),
+            verdict=v,
+            findings=[finding(category=c) for c in ("many_conditions", "pay_to_participate")],
+        )
+        for i, v in enumerate(verdicts * 30)
+    ]
+    items = [
+        {
+            "position": i,
+            "url": f"https://site{i}.example/",
+            "normalized_url": f"https://site{i}.example/",
+            "state": "done",
+            "report_id": f"r{i}",
+            "verdict": r.verdict,
+            "score": r.score,
+            "result": summarize(r),
+            "columns": {"case number": f"C-{i}"},
+        }
+        for i, r in enumerate(reports, 1)
+    ]
+    counts = {"pending": 0, "running": 0, "done": len(items), "error": 0, "skipped": 0}
+    table = BatchTable(
+        Progress("b", "done", len(items), counts, unreadable=30),
+        items,
+        table_rows(items, ["case number"], lambda r: f"/r/{r}"),
+        header(["case number"]),
+    )
+    html = output / "summary.html"
+    html.write_text(
+        render_summary(table, title="Batch", created_at=datetime.now(UTC)), encoding="utf-8"
+    )
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(html.as_uri())
+    outside = page.evaluate(
+        """() => [...document.querySelectorAll('svg.chart text')].flatMap(t => {
+            const box = t.getBBox(), view = t.ownerSVGElement.viewBox.baseVal;
+            const inside = box.x >= 0 && box.y >= 0 && box.x + box.width <= view.width
+                && box.y + box.height <= view.height;
+            return inside ? [] : [t.textContent];
+        })"""
+    )
+    assert outside == []
+    shown = page.locator(".sortview:not(.alt)")  # the default order; the others wait for :target
+    expect(shown.locator("th", has_text="case number")).to_be_visible()
+    expect(shown.get_by_role("cell", name="C-7", exact=True)).to_be_visible()
+    page.screenshot(path=output / "summary.png", full_page=False)
+    page.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from app.engine.types import PageInfo, RegistryId, TrialCheck
 from app.service.factory import create_app
 from tests.fetch.servers import TestSite, closed_port
 from tests.web.conftest import SaveReport, web_settings
-from tests.web.reports import finding
+from tests.web.reports import applicability, finding
 
 HOSTILE = '<script>alert(1)</script> " onmouseover="alert(2)" <img src=x onerror=alert(3)>'
 
@@ -118,6 +119,39 @@ def test_a_site_is_checked_saved_and_shown(
     assert page.find(id="permalink")["value"].endswith(location)
 
 
+def test_the_evidence_is_one_click_away_and_a_site_can_be_checked_again(
+    client: TestClient, site: TestSite, corpus: Path
+) -> None:
+    """Issue 11: every page read has its stored copy (exact bytes, SHA-256, time, status), the
+    JSON report is linked, and "check again" makes a new report linked to the first."""
+    url = site.url("/s01-desert-bloom-regenerative/index.html")
+    first = client.post("/check", data={"url": url}, follow_redirects=False).headers["location"]
+    page = soup(client.get(first).text)
+    copies = page.select("table.pages a[download]")
+    assert copies
+    for link in copies:
+        body = client.get(link["href"])
+        assert body.status_code == 200
+        digest = hashlib.sha256(body.content).hexdigest()
+        assert digest in link["href"]
+        assert digest in link.find_parent("td").get_text()
+    facts = page.select_one("table.pages .evidence-facts").get_text(" ", strip=True)
+    assert "HTTP 200" in facts and "fetched" in facts
+    as_json = client.get(page.find("a", string="This report as JSON")["href"])
+    assert as_json.json()["id"] == first.rsplit("/", 1)[1]
+
+    again = page.select_one("form.check-again")
+    assert again.select_one("input[name=url]")["value"] == url
+    second = client.post(
+        again["action"],
+        data={"url": again.select_one("input[name=url]")["value"]},
+        follow_redirects=False,
+    ).headers["location"]
+    assert second != first
+    history = soup(client.get(second).text).select("#history a")
+    assert any(a["href"].endswith(first) for a in history)
+
+
 def test_an_unreachable_site_is_reported_as_unreadable(client: TestClient) -> None:
     url = f"http://127.0.0.1:{closed_port()}/"
     response = client.post("/check", data={"url": url}, follow_redirects=False)
@@ -193,6 +227,81 @@ def test_report_sections_and_guidance(client: TestClient, saved: SaveReport) -> 
     assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False))
 
 
+SIGNS = [
+    finding(),
+    finding("absence", "No FDA IND mentioned", quote="Searched 420 words: none.", match=""),
+    finding("mitigating", "Describes the risks", match="risks", quote="It lists the risks."),
+]
+
+
+def _headings(page: BeautifulSoup) -> list[str]:
+    return [h.get_text(" ", strip=True) for h in page.find_all("h2")]
+
+
+def test_a_site_not_about_cell_treatment_gets_no_score_and_no_signs(
+    client: TestClient, saved: SaveReport
+) -> None:
+    """Issue 11: a physiotherapist's price list is not a warning sign; reports stored before
+    the score could be empty (score 21) are shown the same way."""
+    for score in (None, 21):
+        report = saved(
+            "https://physio.example/",
+            score=score,
+            verdict="not_applicable",
+            applicability=applicability("unrelated"),
+            summary="This site does not seem to be about stem-cell or regenerative treatment.",
+            findings=[finding(title="Shows prices", match="$90", quote="Sessions cost $90.")],
+        )
+        page = soup(client.get(f"/r/{report.id}").text)
+        assert_page_basics(page)
+        text = page.get_text(" ", strip=True)
+        assert "Not a clinic selling treatment" in text
+        assert "Warning-sign score" not in text and "out of 100" not in text
+        assert not page.select("article.finding") and "Shows prices" not in text
+        headings = _headings(page)
+        assert "What this means" in headings
+        unjudged = {"Warning signs (1)", "Reassuring signs (1)", "Questions to ask the clinic"}
+        assert not unjudged & set(headings)
+        assert not page.find("a", href="#questions")
+
+
+def test_a_news_page_shows_only_its_own_warning_signs(
+    client: TestClient, saved: SaveReport
+) -> None:
+    """Issue 11: reassuring signs, missing information and questions for the clinic appear only
+    where a seller is judged, never on a news story about a clinic."""
+    report = saved(
+        "https://news.example/blinded",
+        score=30,
+        verdict="caution",
+        applicability=applicability("discusses"),
+        findings=SIGNS,
+    )
+    page = soup(client.get(f"/r/{report.id}").text)
+    headings = _headings(page)
+    assert "Warning signs (1)" in headings
+    for absent in (
+        "Missing information (1)",
+        "Reassuring signs (1)",
+        "Questions to ask the clinic",
+    ):
+        assert absent not in headings
+    assert "Warning-sign score: 30 out of 100" in page.get_text(" ", strip=True)
+    assert not page.select(".checklist li")
+
+
+def test_a_seller_gets_every_section(client: TestClient, saved: SaveReport) -> None:
+    report = saved(findings=SIGNS)
+    headings = _headings(soup(client.get(f"/r/{report.id}").text))
+    for name in (
+        "Warning signs (1)",
+        "Missing information (1)",
+        "Reassuring signs (1)",
+        "Questions to ask the clinic",
+    ):
+        assert name in headings
+
+
 def test_hostile_clinic_text_renders_inert(client: TestClient, saved: SaveReport) -> None:
     hostile_page = "javascript:alert(4)//"
     report = saved(
@@ -251,12 +360,14 @@ def test_history_links_checks_of_the_same_site(client: TestClient, saved: SaveRe
     history = page.find(id="history")
     assert history.h2.get_text() == "Earlier checks of this site"
     links = [a["href"] for a in history.find_all("a")]
-    assert links == [f"/r/{older.id}"]
+    assert links == [f"http://testserver/r/{older.id}"]  # absolute: printed in full
     assert "High risk, score 80" in history.get_text(" ", strip=True)
 
     page = soup(client.get(f"/r/{older.id}").text)
     assert page.find(id="history").h2.get_text() == "Other checks of this site"
-    assert [a["href"] for a in page.find(id="history").find_all("a")] == [f"/r/{newer.id}"]
+    assert [a["href"] for a in page.find(id="history").find_all("a")] == [
+        f"http://testserver/r/{newer.id}"
+    ]
 
     assert soup(client.get(f"/r/{other.id}").text).find(id="history") is None
 
