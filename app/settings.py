@@ -113,6 +113,10 @@ class Settings(BaseSettings):
         2_000_000, gt=0, description="Largest request body POST /api/v1/batches accepts."
     )
     batch_worker: bool = Field(True, description="Run a batch worker inside the service process.")
+    check_worker: bool = Field(
+        True, description="Run the checks people ask for (202 and poll) inside the service."
+    )
+    check_concurrency: int = Field(4, ge=1, description="Checks one service process runs at once.")
 
     # HTTP API
     max_analyze_bytes: int = Field(

@@ -1,20 +1,34 @@
 """``/api/v1/checks``: fetch a clinic's site, analyse it, store the report under a permalink.
 
-A check answers when it is done (201), bounded by ``settings.check_timeout`` (504 beyond it);
-there is no 202-and-poll mode yet, as a check takes seconds, not minutes. A site that cannot be
-reached at all gets 502, and its 'unreadable' report is stored all the same (the error names
-it), so an investigator can show that the site was down that day.
+``POST`` answers ``202`` at once with a ``Location``; the check runs as a stored job (it
+survives the request and a restart of the service) and ``GET`` on that address shows its state
+(queued, running with its phase, failed) and then the report, under the same id. ``?wait=true``
+keeps the synchronous form for scripts: the report itself (201) within
+``settings.check_timeout`` (504 beyond it); a site that cannot be reached at all gets 502 there,
+its 'unreadable' report stored all the same (the error names it).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+import anyio
+from fastapi import APIRouter, Depends, Path, Query, Response
 
-from app.api.deps import EngineDep, FetcherDep, RegistryDep, SettingsDep, StoreDep, check_limit
-from app.api.errors import ApiError, error_responses
-from app.api.schemas import CheckRequest, ReportResponse, SiteHistory
+from app.api.deps import (
+    CheckJobsDep,
+    CheckRunnerDep,
+    EngineDep,
+    FetcherDep,
+    RegistryDep,
+    SettingsDep,
+    StoreDep,
+    check_limit,
+)
+from app.api.errors import ApiError, ErrorInfo, error_responses
+from app.api.schemas import CheckLinks, CheckRequest, CheckStatus, ReportResponse, SiteHistory
+from app.fetch import normalize_url, refuse_address_literal
+from app.jobs.checks import CheckJob
 from app.pipeline.check import SiteCheck, check_and_save
 
 router = APIRouter(tags=["checks"])
@@ -24,10 +38,14 @@ ReportId = Annotated[str, Path(max_length=64, description="The report's id.")]
 
 @router.post(
     "/checks",
-    status_code=201,
-    response_model=ReportResponse,
+    status_code=202,
+    response_model=CheckStatus | ReportResponse,
     dependencies=[Depends(check_limit)],
-    responses=error_responses(400, 401, 413, 422, 429, 502, 504),
+    responses={
+        201: {"model": ReportResponse, "description": "With `?wait=true`: the report."},
+        202: {"model": CheckStatus, "description": "Queued: poll the `Location`."},
+        **error_responses(400, 401, 413, 422, 429, 502, 504),
+    },
     summary="Check a clinic's website",
 )
 async def create_check(
@@ -38,10 +56,27 @@ async def create_check(
     fetcher: FetcherDep,
     registry: RegistryDep,
     store: StoreDep,
-) -> ReportResponse:
+    jobs: CheckJobsDep,
+    runner: CheckRunnerDep,
+    wait: Annotated[
+        bool, Query(description="Answer with the report when it is done (201), for scripts.")
+    ] = False,
+) -> CheckStatus | ReportResponse:
     """Read the site (the entry page and up to `max_pages - 1` telling pages it links to),
     analyse it, verify the trial numbers it cites, and store the report with those pages."""
     max_pages = min(body.max_pages or settings.max_pages, settings.max_pages)
+    if not wait:
+        url = normalize_url(body.url)  # a bad address is refused now, not after the 202
+        refuse_address_literal(url, settings.allowed_networks)
+        job = await anyio.to_thread.run_sync(
+            lambda: jobs.enqueue(url, body.url, max_pages=max_pages, explain=body.explain)
+        )
+        if runner is not None:
+            runner.wake()
+        response.headers["Location"] = f"/api/v1/checks/{job.id}"
+        response.headers["Retry-After"] = "1"
+        return check_status(job)
+    response.status_code = 201
     try:
         result, stored = await check_and_save(
             body.url,
@@ -83,20 +118,45 @@ def _unreachable(result: SiteCheck) -> bool:
 
 @router.get(
     "/checks/{report_id}",
-    response_model=ReportResponse,
+    response_model=ReportResponse | CheckStatus,
     responses=error_responses(404, 422),
-    summary="A stored report",
+    summary="A check's state, then its report",
 )
-def get_check(report_id: ReportId, store: StoreDep) -> ReportResponse:
-    """Any stored report by its id: a check, or an analysis stored with `store: true`."""
+def get_check(
+    report_id: ReportId, response: Response, store: StoreDep, jobs: CheckJobsDep
+) -> ReportResponse | CheckStatus:
+    """The report once the check is done (or any stored report: an analysis stored with
+    `store: true`); until then the check's state, with `Retry-After`."""
     stored = store.get(report_id)
-    if stored is None:
+    if stored is not None:
+        return ReportResponse.of(stored)
+    job = jobs.get(report_id)
+    if job is None or job.state == "done":  # done without a report: it was deleted
         raise ApiError(
             404,
             "report_not_found",
             "No report has this id. Check the link: ids are case-sensitive.",
         )
-    return ReportResponse.of(stored)
+    if not job.finished:
+        response.headers["Retry-After"] = "1"
+    return check_status(job)
+
+
+def check_status(job: CheckJob) -> CheckStatus:
+    """A check that has no report yet, as the API shows it."""
+    error = (
+        ErrorInfo(code=job.error_code or "failed", message=job.error or "") if job.error else None
+    )
+    return CheckStatus(
+        id=job.id,
+        state=job.state,  # type: ignore[arg-type]
+        phase=job.phase,
+        url=job.input_url,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        error=error,
+        links=CheckLinks(api=f"/api/v1/checks/{job.id}", page=f"/r/{job.id}"),
+    )
 
 
 @router.get(

@@ -28,6 +28,7 @@ from app.api.errors import ApiError
 from app.api.ratelimit import SlidingWindowLimiter
 from app.engine.analyzer import Engine
 from app.fetch import Fetcher
+from app.jobs.checks import CheckJobs, CheckRunner
 from app.jobs.service import BackgroundWorker
 from app.jobs.store import SqlJobQueue
 from app.settings import Settings
@@ -81,6 +82,17 @@ def get_batch_worker(request: Request) -> BackgroundWorker | None:
     return request.app.state.batch_worker  # type: ignore[no-any-return]
 
 
+def get_check_jobs(request: Request) -> CheckJobs:
+    return request.app.state.check_jobs  # type: ignore[no-any-return]
+
+
+def get_check_runner(request: Request) -> CheckRunner | None:
+    """The service's own check runner, or None when checks are run elsewhere."""
+    return request.app.state.check_runner  # type: ignore[no-any-return]
+
+
+CheckJobsDep = Annotated[CheckJobs, Depends(get_check_jobs)]
+CheckRunnerDep = Annotated[CheckRunner | None, Depends(get_check_runner)]
 BatchQueueDep = Annotated[SqlJobQueue, Depends(get_batch_queue)]
 BatchWorkerDep = Annotated[BackgroundWorker | None, Depends(get_batch_worker)]
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from app.api.errors import ErrorInfo
 from app.engine.types import Polarity, Report
 from app.storage import ReportSummary, StoredReport
 
@@ -63,6 +65,26 @@ class ReportResponse(StoredReport):
             api=f"/api/v1/checks/{stored.id}", page=f"/r/{stored.id}", history=history
         )
         return cls(**stored.model_dump(), links=links)
+
+
+class CheckLinks(BaseModel):
+    api: str = Field(description="Poll this: the check's state, then its report.")
+    page: str = Field(description="The same for people: a page that refreshes until the report.")
+
+
+class CheckStatus(BaseModel):
+    """A check that is not finished yet (or failed): poll ``links.api`` until it is a report."""
+
+    id: str = Field(description="The check's id, which its report will have too.")
+    state: Literal["queued", "running", "failed"]
+    phase: str | None = Field(
+        None, description="What it is doing: 'read page 2 of 5', 'analysing 5 pages'..."
+    )
+    url: str
+    created_at: datetime
+    updated_at: datetime
+    error: ErrorInfo | None = Field(None, description="Why a failed check stopped.")
+    links: CheckLinks
 
 
 class AnalyzeRequest(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from posixpath import splitext
 from urllib.parse import urlsplit
@@ -81,8 +82,20 @@ def link_score(link: Link) -> int:
     return sum(LINK_KEYWORDS.get(phrase, 0) for phrase in phrases)
 
 
+Progress = Callable[[str], None]
+
+
+def _silent(phase: str) -> None:
+    """No one is waiting on this crawl."""
+
+
 async def crawl_site(
-    url: str, fetcher: Fetcher, *, max_pages: int, obey_robots: bool
+    url: str,
+    fetcher: Fetcher,
+    *,
+    max_pages: int,
+    obey_robots: bool,
+    on_progress: Progress | None = None,
 ) -> CrawlResult:
     """Fetch ``url`` and up to ``max_pages - 1`` same-site pages it links to.
 
@@ -92,8 +105,10 @@ async def crawl_site(
     robots.txt and the entry page are bounded by ``total_timeout`` each.
 
     Raises ``UrlRejected`` / ``AddressNotAllowed`` for an entry URL that may not be fetched;
-    everything else is reported in the result.
+    everything else is reported in the result. ``on_progress`` hears "reading page N of M" as
+    pages arrive, for a person waiting on the check.
     """
+    say = on_progress or _silent
     settings = fetcher.settings
     deadline = asyncio.get_running_loop().time() + settings.site_timeout
     entry_url = normalize_url(url)
@@ -104,6 +119,7 @@ async def crawl_site(
             entry = FetchedPage.failed(entry_url, verdict.reason)
             return CrawlResult(entry, [], entry_error=_entry_error(entry))
     budget = ByteBudget(settings.max_site_bytes)
+    say("reading the first page")
     entry = await fetcher.fetch(entry_url, budget=budget)
     if (entry_error := _entry_error(entry)) is not None:
         return CrawlResult(entry, [], entry_error=entry_error)
@@ -124,6 +140,15 @@ async def crawl_site(
             chosen.append(link_url)
 
     tasks = [asyncio.create_task(_fetch_secondary(fetcher, u, budget)) for u in chosen]
+    total, read = len(chosen) + 1, [1]
+    say(f"read page 1 of {total}")
+
+    def one_more(_: asyncio.Task[FetchedPage]) -> None:
+        read[0] += 1
+        say(f"read page {read[0]} of {total}")
+
+    for task in tasks:
+        task.add_done_callback(one_more)
     timeout = max(deadline - asyncio.get_running_loop().time(), 0)
     done, pending = await asyncio.wait(tasks, timeout=timeout) if tasks else (set(), set())
     for task in pending:

@@ -109,6 +109,19 @@ def forbidden_reason(
     return None if why is None else f"{ip} is {why}"
 
 
+def refuse_address_literal(url: str, allowed_networks: Iterable[IPNetwork] = ()) -> None:
+    """Raise AddressNotAllowed now for a URL whose host is a forbidden IP address, so a check
+    queued for later is refused at once; host names are judged when they resolve."""
+    host = (urlsplit(url).hostname or "").strip("[]")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return
+    reason = forbidden_reason(ip, allowed_networks)
+    if reason is not None:
+        raise AddressNotAllowed(url, reason)
+
+
 def _allowed(ip: IPAddress, allowed_networks: Iterable[IPNetwork]) -> bool:
     return any(ip.version == net.version and ip in net for net in allowed_networks)
 

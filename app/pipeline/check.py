@@ -20,6 +20,7 @@ from app.extract.charset import ExtractionError
 from app.extract.document import extract_document
 from app.extract.page import ExtractedPage
 from app.fetch import CrawlResult, FetchedPage, Fetcher, crawl_site, registrable_domain
+from app.fetch.crawl import Progress
 from app.settings import Settings
 from app.storage import ReportStore, StoredReport
 from app.verify import RegistryClient, SiteContext, Verification, verify_trials
@@ -53,6 +54,7 @@ async def run_check(
     max_pages: int | None = None,
     batch: bool = False,
     explain: bool = False,
+    on_progress: Progress | None = None,
 ) -> SiteCheck:
     """Crawl, analyse (in a worker thread: it is CPU-bound) and verify registry numbers.
 
@@ -62,13 +64,15 @@ async def run_check(
     # own clock, extraction and analysis stop taking further pages once it has passed.
     deadline = time.monotonic() + settings.site_timeout
     obey = settings.obey_robots_batch if batch else settings.obey_robots_single
+    say = on_progress or (lambda phase: None)
     crawl = await crawl_site(
-        url, fetcher, max_pages=max_pages or settings.max_pages, obey_robots=obey
+        url, fetcher, max_pages=max_pages or settings.max_pages, obey_robots=obey, on_progress=say
     )
     fetched = crawl.all_pages
     if crawl.entry_error is not None:
         return SiteCheck(_unreadable(url, crawl.entry_error, fetched, engine), fetched)
     readable = [p for p in fetched if p.ok and p.body]
+    say(f"analysing {len(readable)} page{'' if len(readable) == 1 else 's'}")
     # Extraction and analysis are both CPU-bound: one trip to a worker thread for both keeps
     # the event loop free for other sites' downloads.
     pages, report, warnings = await anyio.to_thread.run_sync(
@@ -80,6 +84,7 @@ async def run_check(
     report = report.model_copy(update={"pages": _page_infos(report.pages, fetched)})
     ids = [r.id for r in report.identifiers.registry_ids if r.registry == "ClinicalTrials.gov"]
     if ids and registry is not None:
+        say("asking ClinicalTrials.gov about the trial numbers")
         verifications = await verify_trials(ids, _site_context(report, pages), registry)
         checks = [_trial_check(v) for v in verifications]
         report = engine.add_trial_checks(report, checks)
@@ -97,15 +102,32 @@ async def check_and_save(
     *,
     max_pages: int | None = None,
     explain: bool = False,
+    report_id: str | None = None,
+    on_progress: Progress | None = None,
 ) -> tuple[SiteCheck, StoredReport]:
     """A person's check, as the API and the patient's page run it: ``run_check`` within
     ``check_timeout`` (TimeoutError beyond it), then the report and its pages stored (an
-    unreadable site too: its report says so). ``typed`` is the address as the person gave it."""
+    unreadable site too: its report says so). ``typed`` is the address as the person gave it;
+    ``report_id`` the id a check job promised its report."""
     with anyio.fail_after(settings.check_timeout):
         result = await run_check(
-            url, settings, engine, fetcher, registry, max_pages=max_pages, explain=explain
+            url,
+            settings,
+            engine,
+            fetcher,
+            registry,
+            max_pages=max_pages,
+            explain=explain,
+            on_progress=on_progress,
         )
-    save = partial(store.save, result.report, kind="check", input_url=typed, fetched=result.fetched)
+    save = partial(
+        store.save,
+        result.report,
+        kind="check",
+        input_url=typed,
+        fetched=result.fetched,
+        report_id=report_id,
+    )
     stored = await anyio.to_thread.run_sync(save)  # blocking SQLAlchemy stays off the loop
     return result, stored
 

@@ -5,6 +5,8 @@ Run it with ``redflags serve`` (or ``uvicorn --factory app.service.factory:creat
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -20,6 +22,7 @@ from app.api.ratelimit import SlidingWindowLimiter
 from app.api.security import SecurityHeaders
 from app.engine.analyzer import Engine
 from app.fetch import Fetcher
+from app.jobs.checks import CheckJobs, CheckRunner
 from app.jobs.service import BackgroundWorker
 from app.jobs.store import SqlJobQueue
 from app.settings import Settings, get_settings
@@ -66,6 +69,21 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             app.state.batch_queue = SqlJobQueue(
                 database, lease=settings.batch_lease, max_attempts=settings.batch_max_attempts
             )
+            app.state.check_jobs = CheckJobs(database)
+            app.state.check_runner = None
+            if settings.check_worker:
+                runner = CheckRunner(
+                    app.state.check_jobs,
+                    settings,
+                    app.state.engine,
+                    app.state.fetcher,
+                    app.state.registry,
+                    app.state.store,
+                    concurrency=settings.check_concurrency,
+                )
+                app.state.check_runner = runner
+                task = asyncio.create_task(runner.run(), name="check-runner")
+                stack.push_async_callback(_stop, task)
             app.state.batch_worker = None
             if settings.batch_worker:  # checks queued batches in this process, off the loop
                 app.state.batch_worker = stack.enter_context(
@@ -94,3 +112,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(PathCors, settings=settings)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -59,6 +59,11 @@ def site_key_for(url: str | None) -> str | None:
         return None
 
 
+def new_report_id() -> str:
+    """128 random bits: a permalink can be shared but not guessed."""
+    return secrets.token_urlsafe(16)
+
+
 class ReportStore:
     """Reports and their pages in one database; every method is one short transaction."""
 
@@ -73,15 +78,18 @@ class ReportStore:
         kind: ReportKind,
         input_url: str | None,
         fetched: Sequence[FetchedPage] = (),
+        report_id: str | None = None,
     ) -> StoredReport:
         """Store ``report`` as a new row (re-checking a site never overwrites an old report).
 
         ``fetched`` are the pages read, entry page first; their bodies are kept compressed.
+        ``report_id`` is the id a check job was given when it was asked for; saving under an id
+        that is taken fails (IntegrityError), so one job never leaves two reports.
         """
         # A check ends where the entry page's redirects led; an analysis names its own URL.
         final_url = fetched[0].final_url if fetched and kind == "check" else input_url
         row = ReportRow(
-            id=secrets.token_urlsafe(16),
+            id=report_id or new_report_id(),
             created_at=datetime.now(UTC),
             kind=kind,
             input_url=input_url,

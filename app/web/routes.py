@@ -7,18 +7,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.deps import EngineDep, FetcherDep, LimiterDep, RegistryDep, SettingsDep, StoreDep
+from app.api.deps import (
+    CheckJobsDep,
+    CheckRunnerDep,
+    EngineDep,
+    FetcherDep,
+    LimiterDep,
+    RegistryDep,
+    SettingsDep,
+    StoreDep,
+)
 from app.engine.types import VERDICTS
-from app.fetch import AddressNotAllowed, UrlRejected, normalize_url
+from app.fetch import AddressNotAllowed, UrlRejected, normalize_url, refuse_address_literal
+from app.jobs.checks import CheckJob
 from app.pipeline.check import check_and_save
 from app.web import view
 from app.web.templating import templates
 
 MAX_URL_CHARS = 2_000  # longer than any real clinic address; keeps junk out of the database
 MAX_ID_CHARS = 64  # report ids are shorter; longer ones are not worth a database look-up
+REFRESH_SECONDS = 2  # how often the page of a running check reloads itself
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,6 +49,8 @@ async def check(
     registry: RegistryDep,
     store: StoreDep,
     limiter: LimiterDep,
+    jobs: CheckJobsDep,
+    runner: CheckRunnerDep,
     url: Annotated[str, Form()] = "",
 ) -> Response:
     typed = url.strip()
@@ -54,6 +68,16 @@ async def check(
     try:
         # Normalising first turns "not a url" away before anything is fetched.
         target = normalize_url(typed)
+        if runner is not None:
+            refuse_address_literal(
+                target, settings.allowed_networks
+            )  # the usual way: a stored job, and a page that follows it
+            job = await anyio.to_thread.run_sync(
+                lambda: jobs.enqueue(target, typed, max_pages=None)
+            )
+            runner.wake()
+            location = request.app.url_path_for("report", report_id=job.id)
+            return RedirectResponse(str(location), status_code=303)
         _, stored = await check_and_save(target, typed, settings, engine, fetcher, registry, store)
     except TimeoutError:
         message = (
@@ -80,11 +104,12 @@ def not_found(request: Request) -> Response:
 
 
 @router.get("/r/{report_id}", response_class=HTMLResponse, name="report")
-def report(request: Request, report_id: str, store: StoreDep) -> Response:
+def report(request: Request, report_id: str, store: StoreDep, jobs: CheckJobsDep) -> Response:
     # A plain def: FastAPI runs it in a worker thread, where blocking database calls belong.
     stored = store.get(report_id) if len(report_id) <= MAX_ID_CHARS else None
     if stored is None:
-        return not_found(request)
+        job = jobs.get(report_id) if len(report_id) <= MAX_ID_CHARS else None
+        return not_found(request) if job is None else _waiting(request, job)
     history = store.history(stored.site_key) if stored.site_key else []
     others = [summary for summary in history if summary.id != stored.id]
     context = {
@@ -101,6 +126,25 @@ def report(request: Request, report_id: str, store: StoreDep) -> Response:
         "permalink": str(request.url_for("report", report_id=stored.id)),
     }
     return templates.TemplateResponse(request, "report.html", context)
+
+
+# How a check that stopped is answered on the page: the form again, with why.
+FAILED_STATUS = {"check_timeout": 504, "url_rejected": 400, "address_not_allowed": 400}
+
+
+def _waiting(request: Request, job: CheckJob) -> Response:
+    """A check not finished yet: a page that refreshes itself (no script) until the report is
+    there. A check that stopped: the form again, with the address and why."""
+    if job.state == "failed":
+        status = FAILED_STATUS.get(job.error_code or "", 500)
+        message = job.error or "The check stopped. Please try again."
+        if job.error_code == "url_rejected":
+            message = f"That does not look like a web address. {message} Try clinic-name.com."
+        return _form(request, job.input_url, message, status=status)
+    context = {"job": job, "site": view.display_url(job.input_url), "refresh": REFRESH_SECONDS}
+    return templates.TemplateResponse(
+        request, "progress.html", context, headers={"Refresh": str(REFRESH_SECONDS)}
+    )
 
 
 def _form(

@@ -14,7 +14,7 @@ ENTRY = "/s01-desert-bloom-regenerative/index.html"
 
 def test_check_stores_the_report_and_its_pages(client: TestClient, corpus_site: TestSite) -> None:
     url = corpus_site.url(ENTRY)
-    response = client.post("/api/v1/checks", json={"url": url, "max_pages": 4})
+    response = client.post("/api/v1/checks?wait=true", json={"url": url, "max_pages": 4})
 
     assert response.status_code == 201, response.text
     body = response.json()
@@ -52,8 +52,8 @@ def test_check_stores_the_report_and_its_pages(client: TestClient, corpus_site: 
 
 def test_recheck_keeps_the_old_report(client: TestClient, corpus_site: TestSite) -> None:
     url = corpus_site.url("/s10-lakeside-rheumatology/index.html")
-    first = client.post("/api/v1/checks", json={"url": url, "max_pages": 1}).json()
-    second = client.post("/api/v1/checks", json={"url": url, "max_pages": 1}).json()
+    first = client.post("/api/v1/checks?wait=true", json={"url": url, "max_pages": 1}).json()
+    second = client.post("/api/v1/checks?wait=true", json={"url": url, "max_pages": 1}).json()
 
     assert first["id"] != second["id"]
     assert client.get(f"/api/v1/checks/{first['id']}").status_code == 200
@@ -66,7 +66,7 @@ def test_a_forbidden_address_is_refused_before_any_connection(
     client: TestClient, connections: list[tuple[str, int]]
 ) -> None:
     for url in ("http://10.1.2.3/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/"):
-        response = client.post("/api/v1/checks", json={"url": url})
+        response = client.post("/api/v1/checks?wait=true", json={"url": url})
         assert response.status_code == 400
         error = response.json()["error"]
         assert error["code"] == "address_not_allowed"
@@ -76,7 +76,7 @@ def test_a_forbidden_address_is_refused_before_any_connection(
 
 def test_text_that_is_not_a_web_address_is_a_400(client: TestClient) -> None:
     for url in ("ftp://clinic.example/", "http://", "javascript:alert(1)"):
-        response = client.post("/api/v1/checks", json={"url": url})
+        response = client.post("/api/v1/checks?wait=true", json={"url": url})
         assert response.status_code == 400, url
         assert response.json()["error"]["code"] == "url_rejected"
         assert "cannot be checked" in response.json()["error"]["message"]
@@ -90,7 +90,7 @@ def test_validation_errors_name_the_field(client: TestClient) -> None:
         ({"url": 7}, "url"),
     ]
     for payload, field in cases:
-        response = client.post("/api/v1/checks", json=payload)
+        response = client.post("/api/v1/checks?wait=true", json=payload)
         assert response.status_code == 422, payload
         error = response.json()["error"]
         assert error["code"] == "invalid_request"
@@ -108,7 +108,7 @@ def test_validation_errors_name_the_field(client: TestClient) -> None:
 
 def test_an_unreachable_site_is_a_502_with_its_stored_report(client: TestClient) -> None:
     url = f"http://127.0.0.1:{closed_port()}/"
-    response = client.post("/api/v1/checks", json={"url": url})
+    response = client.post("/api/v1/checks?wait=true", json={"url": url})
 
     assert response.status_code == 502
     error = response.json()["error"]
@@ -121,7 +121,9 @@ def test_an_unreachable_site_is_a_502_with_its_stored_report(client: TestClient)
 def test_a_site_that_answers_with_an_error_is_an_unreadable_report(
     client: TestClient, corpus_site: TestSite
 ) -> None:
-    response = client.post("/api/v1/checks", json={"url": corpus_site.url("/x/status/404")})
+    response = client.post(
+        "/api/v1/checks?wait=true", json={"url": corpus_site.url("/x/status/404")}
+    )
     assert response.status_code == 201
     assert response.json()["report"]["verdict"] == "unreadable"
 
@@ -130,7 +132,9 @@ def test_a_check_over_the_time_limit_is_a_504(
     make_client: Callable[..., TestClient], corpus_site: TestSite
 ) -> None:
     client = make_client(check_timeout=0.3)
-    response = client.post("/api/v1/checks", json={"url": corpus_site.url("/x/sleep?ms=1500")})
+    response = client.post(
+        "/api/v1/checks?wait=true", json={"url": corpus_site.url("/x/sleep?ms=1500")}
+    )
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "check_timeout"
 

@@ -51,10 +51,18 @@ def test_migrations_build_the_schema_from_empty(db: sqlalchemy.Engine) -> None:
     upgrade(db)  # at head already: nothing to do
     tables = set(inspect(db).get_table_names())
     # batches and batch_items: the batch-screening queue (app/jobs, migration 0002).
-    assert tables == {"alembic_version", "reports", "pages", "api_keys", "batches", "batch_items"}
+    assert tables == {
+        "alembic_version",
+        "reports",
+        "pages",
+        "api_keys",
+        "batches",
+        "batch_items",
+        "check_jobs",
+    }
     with db.connect() as connection:
         version = connection.execute(sqlalchemy.text("SELECT version_num FROM alembic_version"))
-        assert version.scalar_one() == "0004"
+        assert version.scalar_one() == "0005"
     # 0003: crashes are counted apart from attempts (issue 9: a crash is not the site's failure).
     columns = {c["name"] for c in inspect(db).get_columns("batch_items")}
     assert {"attempts", "crashes", "solo"} <= columns

@@ -3,10 +3,12 @@ its store, and the dev-corpus test site."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -52,3 +54,15 @@ def saved(store: ReportStore) -> SaveReport:
         return store.save(make_report(source=url, **changes), kind="check", input_url=url)
 
     return save
+
+
+def follow_check(client: TestClient, location: str, *, timeout: float = 60.0) -> httpx.Response:
+    """The page at a check's address once the check has finished: the report, or the form with
+    why it stopped. Meanwhile that address is a page that refreshes itself."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page = client.get(location)
+        if "refresh" not in page.headers:
+            return page
+        assert time.monotonic() < deadline, f"the check at {location} never finished"
+        time.sleep(0.1)

@@ -123,6 +123,9 @@ def report_path(browser: Browser, server: str, site: TestSite, output: Path) -> 
     page.screenshot(path=output / "form.png", full_page=True)
     page.get_by_role("button", name="Check this website").click()
     page.wait_for_url(re.compile(r"/r/[\w-]+$"), timeout=30_000)
+    if page.locator(".progress").count():  # the check is running: the page reloads itself
+        page.screenshot(path=output / "progress.png", full_page=True)
+    expect(page.locator(".verdict__words")).to_be_visible(timeout=60_000)
     path = page.url.removeprefix(server)
     context.close()
     return path
@@ -177,7 +180,9 @@ def test_an_unreachable_site_says_we_could_not_read_it(
     page.get_by_label("Clinic website address").fill(f"http://127.0.0.1:{closed_port()}/")
     page.get_by_role("button", name="Check this website").click()
     page.wait_for_url(re.compile(r"/r/[\w-]+$"))
-    expect(page.locator(".verdict__words")).to_have_text(re.compile("Could not read this site"))
+    expect(page.locator(".verdict__words")).to_have_text(
+        re.compile("Could not read this site"), timeout=30_000
+    )
     expect(page.locator("main")).to_contain_text("This does not mean the clinic is safe")
     expect(page.locator(".score")).to_have_count(0)
     page.screenshot(path=output / "report-unreadable.png", full_page=True)
@@ -373,3 +378,20 @@ def test_batch_summary_charts_are_never_clipped(browser: Browser, output: Path) 
     expect(shown.get_by_role("cell", name="C-7", exact=True)).to_be_visible()
     page.screenshot(path=output / "summary.png", full_page=False)
     page.close()
+
+
+def test_the_waiting_page_refreshes_itself_without_script(
+    browser: Browser, server: str, site: TestSite, output: Path
+) -> None:
+    """Issue 11: with JavaScript off, a slow check shows its progress page, which reloads
+    itself until the report is there, at the same address."""
+    page, refused = open_page(browser, server + "/", java_script_enabled=False)
+    page.get_by_label("Clinic website address").fill(site.url("/x/sleep?ms=2500"))
+    page.get_by_role("button", name="Check this website").click()
+    expect(page.locator(".progress")).to_be_visible(timeout=10_000)
+    expect(page.locator("h1")).to_contain_text("Checking")
+    address = page.url
+    page.screenshot(path=output / "progress.png", full_page=True)
+    expect(page.locator(".verdict__words")).to_be_visible(timeout=60_000)
+    assert page.url == address
+    assert refused == []

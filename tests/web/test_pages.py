@@ -15,7 +15,7 @@ from app.engine.analyzer import Engine
 from app.engine.types import PageInfo, RegistryId, TrialCheck
 from app.service.factory import create_app
 from tests.fetch.servers import TestSite, closed_port
-from tests.web.conftest import SaveReport, web_settings
+from tests.web.conftest import SaveReport, follow_check, web_settings
 from tests.web.reports import applicability, finding
 
 HOSTILE = '<script>alert(1)</script> " onmouseover="alert(2)" <img src=x onerror=alert(3)>'
@@ -111,7 +111,7 @@ def test_a_site_is_checked_saved_and_shown(
     assert response.status_code == 303
     location = response.headers["location"]
     assert re.fullmatch(r"/r/[A-Za-z0-9_-]{20,}", location)
-    page = soup(client.get(location).text)
+    page = soup(follow_check(client, location).text)
     assert_page_basics(page)
     assert page.find(class_="verdict__words").get_text(strip=True).endswith("High risk")
     assert page.find("a", href=url)  # the page it came from
@@ -126,7 +126,7 @@ def test_the_evidence_is_one_click_away_and_a_site_can_be_checked_again(
     JSON report is linked, and "check again" makes a new report linked to the first."""
     url = site.url("/s01-desert-bloom-regenerative/index.html")
     first = client.post("/check", data={"url": url}, follow_redirects=False).headers["location"]
-    page = soup(client.get(first).text)
+    page = soup(follow_check(client, first).text)
     copies = page.select("table.pages a[download]")
     assert copies
     for link in copies:
@@ -148,15 +148,34 @@ def test_the_evidence_is_one_click_away_and_a_site_can_be_checked_again(
         follow_redirects=False,
     ).headers["location"]
     assert second != first
-    history = soup(client.get(second).text).select("#history a")
+    history = soup(follow_check(client, second).text).select("#history a")
     assert any(a["href"].endswith(first) for a in history)
+
+
+def test_a_running_check_is_a_page_that_refreshes_itself(
+    client: TestClient, site: TestSite
+) -> None:
+    """Issue 11: the patient waits on a page that reloads itself without JavaScript and says
+    what the check is doing; the same address becomes the report."""
+    url = site.url("/x/sleep?ms=1500")
+    location = client.post("/check", data={"url": url}, follow_redirects=False).headers["location"]
+    waiting = client.get(location)
+    assert waiting.status_code == 200
+    assert waiting.headers["refresh"] == "2"
+    page = soup(waiting.text)
+    assert_page_basics(page)
+    assert page.find("meta", attrs={"http-equiv": "refresh"})["content"] == "2"
+    assert page.h1.get_text(" ", strip=True).startswith("Checking")
+    assert "refreshes itself" in page.get_text(" ", strip=True)
+    report = soup(follow_check(client, location).text)
+    assert report.find(class_="verdict__words") is not None
 
 
 def test_an_unreachable_site_is_reported_as_unreadable(client: TestClient) -> None:
     url = f"http://127.0.0.1:{closed_port()}/"
     response = client.post("/check", data={"url": url}, follow_redirects=False)
     assert response.status_code == 303
-    page = soup(client.get(response.headers["location"]).text)
+    page = soup(follow_check(client, response.headers["location"]).text)
     text = page.get_text(" ", strip=True)
     assert "Could not read this site" in text
     assert "This does not mean the clinic is safe" in text
@@ -392,7 +411,8 @@ def test_a_check_that_takes_too_long_comes_back_to_the_form(
     monkeypatch.setattr("app.pipeline.check.run_check", endless_check)
     app = create_app(web_settings(tmp_path, check_timeout=0.2), engine=engine)
     with TestClient(app) as slow:
-        response = slow.post("/check", data={"url": "sunrise-clinic.com"})
+        queued = slow.post("/check", data={"url": "sunrise-clinic.com"}, follow_redirects=False)
+        response = follow_check(slow, queued.headers["location"])
     assert response.status_code == 504
     assert "took longer than 0.2 seconds" in error_of(soup(response.text))
     assert soup(response.text).find("input", id="url")["value"] == "sunrise-clinic.com"

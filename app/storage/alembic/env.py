@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy import Connection, text
 
 import app.storage.batch_tables  # noqa: F401  (the batch tables share Base.metadata: autogenerate sees them)
+import app.storage.check_tables  # noqa: F401  (the check jobs too)
 from app.settings import get_settings
 from app.storage.db import make_engine
 from app.storage.models import Base
