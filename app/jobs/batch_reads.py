@@ -7,10 +7,11 @@ and the exports need only this.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from app.jobs.queue import Progress
@@ -50,7 +51,7 @@ class BatchReads:
 
     def has_work(self, batch_id: str) -> bool:
         with self.engine.connect() as conn:
-            return bool(conn.execute(select(self._active(batch_id).exists())).scalar())
+            return bool(conn.execute(select(active_items(batch_id).exists())).scalar())
 
     def batch(self, batch_id: str) -> BatchRow | None:
         with Session(self.engine, expire_on_commit=False) as session:
@@ -73,8 +74,29 @@ class BatchReads:
             for row in conn.execute(query.execution_options(yield_per=500)):
                 yield dict(row._mapping)
 
-    @staticmethod
-    def _active(batch_id: str) -> sqlalchemy.Select[Any]:
-        return select(BatchItemRow.id).where(
-            BatchItemRow.batch_id == batch_id, BatchItemRow.state.in_(ACTIVE)
-        )
+
+def active_items(batch_id: str) -> sqlalchemy.Select[Any]:
+    """The batch's items still waiting or running."""
+    return select(BatchItemRow.id).where(
+        BatchItemRow.batch_id == batch_id, BatchItemRow.state.in_(ACTIVE)
+    )
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def finish_if_done(conn: Connection, batch_id: str) -> None:
+    """Mark the batch done (with its finishing time) once no item of it is waiting or running."""
+    if conn.execute(select(active_items(batch_id).exists())).scalar():
+        return
+    conn.execute(
+        update(BatchRow)
+        .where(BatchRow.id == batch_id, BatchRow.status.in_(("queued", "running")))
+        .values(status="done")
+    )
+    conn.execute(
+        update(BatchRow)
+        .where(BatchRow.id == batch_id, BatchRow.finished_at.is_(None))
+        .values(finished_at=utc_now())
+    )

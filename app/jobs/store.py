@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy
 from sqlalchemy import Connection, select, update
 
-from app.jobs.batch_reads import BatchReads
+from app.jobs.batch_reads import finish_if_done, utc_now
 from app.jobs.inputs import triage
 from app.jobs.queue import Claim, NewItem, Progress
+from app.jobs.recovery import Recovery
 from app.jobs.results import summarize
 from app.pipeline.check import SiteCheck
 from app.storage import ReportStore
@@ -31,11 +32,7 @@ class _LeaseLost(Exception):
     """Raised inside a transaction to roll it back: another worker holds the item now."""
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class SqlJobQueue(BatchReads):
+class SqlJobQueue(Recovery):
     """The ``JobQueue`` protocol over SQLAlchemy; every method is one short transaction."""
 
     def __init__(
@@ -67,7 +64,7 @@ class SqlJobQueue(BatchReads):
                 "state": verdict.state,
                 "attempts": 0,
                 "error": verdict.error,
-                "finished_at": None if verdict.state == "pending" else _now(),
+                "finished_at": None if verdict.state == "pending" else utc_now(),
             }
             for item, verdict in zip(items, triage(items), strict=True)
         ]
@@ -75,7 +72,7 @@ class SqlJobQueue(BatchReads):
             conn.execute(
                 sqlalchemy.insert(BatchRow).values(
                     id=batch_id,
-                    created_at=_now(),
+                    created_at=utc_now(),
                     status="queued",
                     total=len(rows),
                     options=dict(options),
@@ -85,7 +82,7 @@ class SqlJobQueue(BatchReads):
             )
             if rows:
                 conn.execute(sqlalchemy.insert(BatchItemRow), rows)
-            self._finish_if_done(conn, batch_id)  # a batch of only invalid lines is done
+            finish_if_done(conn, batch_id)  # a batch of only invalid lines is done
         return batch_id
 
     def claim(
@@ -100,7 +97,7 @@ class SqlJobQueue(BatchReads):
     def _claim(self, worker: str, limit: int, batch_id: str | None, *, solo: bool) -> list[Claim]:
         """Items that were in a crash are claimed one at a time by an idle worker (``solo``);
         the others up to ``limit`` at once."""
-        now = _now()
+        now = utc_now()
         crashed = BatchItemRow.crashes > 0 if solo else BatchItemRow.crashes == 0
         pick = select(BatchItemRow.id).where(BatchItemRow.state == "pending", crashed)
         if batch_id is not None:
@@ -171,7 +168,7 @@ class SqlJobQueue(BatchReads):
                     BatchItemRow.claimed_by == worker,
                     BatchItemRow.state == "running",
                 )
-                .values(lease_until=_now() + self.lease)
+                .values(lease_until=utc_now() + self.lease)
             )
 
     def complete(self, claim: Claim, check: SiteCheck) -> bool:
@@ -232,76 +229,10 @@ class SqlJobQueue(BatchReads):
                 conn.execute(
                     update(BatchItemRow)
                     .where(BatchItemRow.batch_id == batch_id, BatchItemRow.state == "pending")
-                    .values(state="skipped", error="cancelled", finished_at=_now())
+                    .values(state="skipped", error="cancelled", finished_at=utc_now())
                 )
-                self._finish_if_done(conn, batch_id)
+                finish_if_done(conn, batch_id)
         return self.progress(batch_id)
-
-    # --- beyond the protocol: recovery, look-ups for the API and the exports ---------------
-
-    def requeue_expired(self) -> None:
-        """Items whose worker stopped renewing its lease: back to pending, or given up."""
-        self._requeue(BatchItemRow.lease_until < _now())
-
-    def requeue_dead_workers(self, is_dead: Callable[[str], bool]) -> int:
-        """Items held by workers that ``is_dead`` says are gone (a restarted service's former
-        self), back to pending now rather than when their lease runs out; how many."""
-        with self.engine.connect() as conn:
-            holders = conn.execute(
-                select(BatchItemRow.claimed_by)
-                .where(BatchItemRow.state == "running", BatchItemRow.claimed_by.is_not(None))
-                .distinct()
-            ).scalars()
-            dead = [name for name in holders if is_dead(name)]
-        if not dead:
-            return 0
-        return self._requeue(BatchItemRow.claimed_by.in_(dead))
-
-    def requeue_running(self, batch_id: str) -> None:
-        """Every running item of the batch: for a CLI that holds the job database's lock, so
-        whatever is 'running' was left by a process that is gone."""
-        self._requeue(BatchItemRow.batch_id == batch_id)
-
-    # --- helpers ---------------------------------------------------------------------------
-
-    def _requeue(self, where: Any) -> int:
-        """Items left running by a worker that died: back to pending, one crash more.
-
-        A crash is not the site's failure: the process may have been killed, or another site
-        brought it down. An item that was in a crash is from then on checked alone (``solo``),
-        so a crash while it runs alone is its own doing; after ``max_attempts`` of those it is
-        given up. Sites that merely ran beside a crash are checked again, however many there
-        were, so a batch killed again and again still finishes every site exactly once.
-        """
-        running = (BatchItemRow.state == "running", where)
-        now = _now()
-        with self.engine.begin() as conn:
-            given_up = conn.execute(
-                update(BatchItemRow)
-                .where(*running, BatchItemRow.solo, BatchItemRow.crashes >= self.max_attempts)
-                .values(
-                    state="error",
-                    crashes=BatchItemRow.crashes + 1,
-                    error=f"checking this site stopped the batch worker {self.max_attempts} "
-                    "times while it was checked alone; given up",
-                    finished_at=now,
-                )
-                .returning(BatchItemRow.batch_id)
-            ).scalars()
-            for batch_id in set(given_up):
-                self._finish_if_done(conn, batch_id)
-            requeued = conn.execute(
-                update(BatchItemRow)
-                .where(*running)
-                .values(
-                    state="pending",
-                    claimed_by=None,
-                    lease_until=None,
-                    crashes=BatchItemRow.crashes + 1,
-                    solo=False,
-                )
-            )
-            return requeued.rowcount
 
     @staticmethod
     def _held(claim: Claim) -> tuple[Any, ...]:
@@ -315,26 +246,12 @@ class SqlJobQueue(BatchReads):
         finished = conn.execute(
             update(BatchItemRow)
             .where(*self._held(claim))
-            .values(**values, lease_until=None, finished_at=_now())
+            .values(**values, lease_until=None, finished_at=utc_now())
         )
         if finished.rowcount != 1:
             return False
-        self._finish_if_done(conn, claim.batch_id)
+        finish_if_done(conn, claim.batch_id)
         return True
-
-    def _finish_if_done(self, conn: Connection, batch_id: str) -> None:
-        if conn.execute(select(self._active(batch_id).exists())).scalar():
-            return
-        conn.execute(
-            update(BatchRow)
-            .where(BatchRow.id == batch_id, BatchRow.status.in_(("queued", "running")))
-            .values(status="done")
-        )
-        conn.execute(
-            update(BatchRow)
-            .where(BatchRow.id == batch_id, BatchRow.finished_at.is_(None))
-            .values(finished_at=_now())
-        )
 
     @staticmethod
     def _lock_batch(conn: Connection, batch_id: str) -> None:
