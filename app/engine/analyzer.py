@@ -138,7 +138,7 @@ class Engine:
         kept, discarded = self.judge.decide(
             states, types.kinds, offers, identifiers, explain=explain
         )
-        findings = self.assembler.rule_findings(kept, explain)
+        findings = self.assembler.rule_findings(kept, explain, discarded)
         findings += self.assembler.page_type_findings(states, types, explain)
         findings += self.assembler.absences(findings, states, applicability.kind)
         score, verdict = self.scorer.score(findings, applicability.kind)

@@ -13,6 +13,8 @@ from app.engine.pagetype import PageTypeModel, offer_sentences
 from app.engine.rulebook import RuleSet
 from app.engine.types import Adjustment, Decision, Evidence, Finding
 
+LABEL_ONLY = "only in the page title, description or a menu item, never a sign on its own"
+
 
 class Assembler:
     """Turns judged candidates into the report's findings."""
@@ -23,19 +25,34 @@ class Assembler:
         self.seller_voice_from = ruleset.applicability.seller_voice_from
         self.page_type_rules = [r for r in ruleset.rules if r.page_type is not None]
 
-    def rule_findings(self, kept: list[Kept], explain: bool) -> list[Finding]:
+    def rule_findings(
+        self, kept: list[Kept], explain: bool, set_aside: list[Decision] | None = None
+    ) -> list[Finding]:
+        """Kept candidates grouped by rule. A rule whose every match is a label (the page
+        title or description, a menu item) makes no finding; with ``set_aside`` its decisions
+        are added there, saying why."""
         by_rule: dict[str, list[Kept]] = defaultdict(list)
         for item in kept:
             by_rule[item.rule.id].append(item)
         findings = []
         for rule_id, items in by_rule.items():
             rule = self.ruleset.by_id[rule_id]
+            grouped = rule.match is not None and rule.match.group_count is not None
             if rule.match is not None and rule.match.group_count is not None:
                 items = group_window(
                     items, rule.match.group_count.min_groups, rule.match.group_count.within_blocks
                 )
                 if not items:
                     continue
+            # A list rule (many conditions) reads menus on purpose: that is where lists are.
+            if not grouped and all(item.label for item in items):
+                if set_aside is not None:
+                    set_aside += [
+                        d.model_copy(update={"kept": False, "reason": LABEL_ONLY})
+                        for d in (i.decision for i in items)
+                        if d is not None
+                    ]
+                continue
             items.sort(key=lambda k: (k.page, k.evidence.start))
             evidence, seen = [], set()
             for item in items:

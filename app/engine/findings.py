@@ -22,6 +22,9 @@ class Kept:
     evidence: Evidence
     weight: float  # the rule's weight after context
     decision: Decision | None  # only built when the caller asked to explain
+    # From the page title or description, or a menu: words that label a page, not sentences
+    # that say something; such evidence supports a finding but never makes one alone.
+    label: bool = False
 
 
 def make_finding(

@@ -21,6 +21,8 @@ from app.engine.rule_schema import Rule
 from app.engine.types import Adjustment, ApplicabilityKind, Decision, Evidence, Identifiers
 from app.extract.page import ExtractedPage, Region
 
+LABEL_KINDS = frozenset({"title", "meta"})  # the page title and description
+
 
 @dataclass(slots=True)
 class PageState:
@@ -183,7 +185,10 @@ class Judge:
             end=end,
             quote_start=q_start + (len(text[q_start:q_end]) - len(text[q_start:q_end].lstrip())),
         )
-        return Kept(rule, page_index, block_index, group, evidence, round(weight, 2), decision)
+        label = block is not None and (block.kind in LABEL_KINDS or region == "nav")
+        return Kept(
+            rule, page_index, block_index, group, evidence, round(weight, 2), decision, label
+        )
 
 
 def _as_seller_voice(kept: Kept, p_offers: float) -> Kept:
