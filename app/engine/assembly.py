@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from app.engine.applicability import PageTypes
-from app.engine.findings import Kept, group_window, make_finding
+from app.engine.findings import Kept, clip_quote, group_window, make_finding
 from app.engine.judging import PageState
 from app.engine.pagetype import PageTypeModel, offer_sentences
 from app.engine.rulebook import RuleSet
@@ -95,15 +95,8 @@ class Assembler:
             spans = [(s.start, s.end) for s in state.art.sentences] or [(0, len(text))]
             limit = self.ruleset.applicability.evidence_sentences
             evidence = [
-                Evidence(
-                    url=state.page.source,
-                    quote=" ".join(text[start:end].split())[:320],
-                    match=term,
-                    start=start,
-                    end=end,
-                    quote_start=start,
-                )
-                for start, end, term, _ in offer_sentences(
+                _sentence_evidence(state.page.source, text, start, end, cue)
+                for start, end, cue, _ in offer_sentences(
                     self.pagetype, types.results[best], text, spans, limit
                 )
             ]
@@ -159,3 +152,22 @@ class Assembler:
             )
             out.append(finding)
         return out
+
+
+def _sentence_evidence(
+    url: str, text: str, start: int, end: int, cue: tuple[int, int] | None
+) -> Evidence:
+    """A sentence as evidence, its match the words of the model's cue, at their offsets (so a
+    highlight marks exactly them); a long sentence is cut around them."""
+    m_start, m_end = cue if cue is not None else (start, start)
+    q_start, q_end = clip_quote(start, end, m_start, m_end)
+    quote = text[q_start:q_end]
+    lead = len(quote) - len(quote.lstrip())
+    return Evidence(
+        url=url,
+        quote=quote.strip(),
+        match=text[m_start:m_end],
+        start=m_start,
+        end=m_end,
+        quote_start=q_start + lead,
+    )

@@ -49,14 +49,15 @@ def tokens(text: str) -> list[str]:
     return [_fold(t) for t in _TOKEN.findall(text)]
 
 
-def locate(text: str, start: int, end: int, term: str) -> str:
-    """The words of ``text[start:end]`` that a term (one word or a pair) was counted from."""
+def locate(text: str, start: int, end: int, term: str) -> tuple[int, int] | None:
+    """Where in ``text[start:end]`` the words a term (one word or a pair) was counted from are,
+    as offsets in ``text``; None when they are not there."""
     found = [(_fold(m.group(0)), m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
     want = term.split(" ")
     for i in range(len(found) - len(want) + 1):
         if [w for w, _, _ in found[i : i + len(want)]] == want:
-            return text[found[i][1] : found[i + len(want) - 1][2]]
-    return ""
+            return found[i][1], found[i + len(want) - 1][2]
+    return None
 
 
 def terms(text: str) -> list[str]:
@@ -165,10 +166,10 @@ def offer_sentences(
     text: str,
     spans: Sequence[tuple[int, int]],
     n: int,
-) -> list[tuple[int, int, str, float]]:
+) -> list[tuple[int, int, tuple[int, int] | None, float]]:
     """The ``n`` sentences whose words pull hardest towards "offers", in page order.
 
-    Each is (start, end, the words of its strongest cue as written, the sentence's summed pull):
+    Each is (start, end, where the words of its strongest cue are, the sentence's summed pull):
     the model's reading traced back to sentences a person can check, as evidence that a page
     sells."""
     weights = model.offers.weights

@@ -26,7 +26,9 @@ from app.extract.page import BlockKind
 Modifier = Annotated[str, Field(pattern=r"^[a-z][a-z_]*$")]
 BUILT_IN_MODIFIERS = frozenset({"question"})
 IdentifierKind = Literal["money", "registry_id", "ind_number"]
-RegionName = Literal["main", "nav", "header", "footer", "aside"]
+RegionName = Literal["main", "nav", "header", "footer", "aside", "noscript"]
+# A rule reads every region but <noscript> fallbacks (notices, not what the page says) unless
+# it lists them.
 ALL_REGIONS: tuple[RegionName, ...] = ("main", "header", "footer", "aside", "nav")
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Region = Literal["main", "nav", "header", "footer", "aside"]
+# "noscript": what a page shows only without JavaScript (usually "please enable JavaScript").
+Region = Literal["main", "nav", "header", "footer", "aside", "noscript"]
 BlockKind = Literal[
     "title",
     "meta",

@@ -69,6 +69,9 @@ Attrs = Mapping[str, Any]  # a tag's attributes, as bs4 gives them
 StackItem = PageElement | tuple[Tag, bool]  # a node to enter, or (tag, is a block) to leave
 
 
+NOTICE_WORDS = 25  # a <noscript> this short is a notice ("enable JavaScript to ...")
+
+
 class _Ctx(NamedTuple):
     """What applies to text at one level of the tree."""
 
@@ -92,6 +95,13 @@ def _noscript_children(children: list[PageElement]) -> list[PageElement]:
         return children
     fragment = BeautifulSoup("".join(texts), "lxml")
     return (fragment.body or fragment).contents
+
+
+def _is_notice(children: list[PageElement]) -> bool:
+    """A <noscript> that only says to turn JavaScript on (a few words), as opposed to the no-JS
+    version of the page, which is read like the rest of it."""
+    words = sum(len(c.get_text(" ").split()) for c in children)
+    return words <= NOTICE_WORDS
 
 
 def _is_hidden(attrs: Attrs) -> bool:
@@ -257,9 +267,11 @@ class Walker:
         else:
             region = (
                 _region(name, attrs, ctx)
-                if attrs or name in ("nav", "aside", "footer", "header")
+                if attrs or name in ("nav", "aside", "footer", "header", "noscript")
                 else ctx.region
             )
+            if name == "noscript" and _is_notice(children):
+                region = "noscript"
             if kind or name in _CONTAINERS or region != ctx.region:
                 self._flush()
                 row = name == "tr" and _simple_row(tag)

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import sqlalchemy
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.engine.analyzer import Engine
 from app.fetch import Fetcher
 from app.jobs import export
@@ -33,6 +36,7 @@ from app.jobs.worker import Outcome, Worker, site_checker
 from app.settings import Settings
 from app.storage import make_engine, upgrade
 from app.storage.batch_tables import BatchRow
+from app.storage.reports import copy_reports
 from app.verify import RegistryClient
 
 JOBS_SUFFIX = ".jobs.sqlite"
@@ -99,7 +103,8 @@ def run_cli(opts: BatchOptions, settings: Settings, out: TextIO | None = None) -
                 )
                 return 130
             _write_outputs(queue, batch, opts)
-            _report_done(queue, batch.id, opts, job_db, out)
+            served = _publish(queue, batch.id, database, settings, out)
+            _report_done(queue, batch.id, opts, served or f"sqlite:///{job_db.resolve()}", out)
         finally:
             database.dispose()
     return 0
@@ -197,8 +202,35 @@ def _report_problems(sites: SiteList, out: TextIO) -> None:
         print(f"... and {len(problems) - SHOWN_PROBLEMS} more (see the error column)", file=out)
 
 
+def _publish(
+    queue: SqlJobQueue,
+    batch_id: str,
+    database: sqlalchemy.Engine,
+    settings: Settings,
+    out: TextIO,
+) -> str | None:
+    """Copy the batch's reports into the service's database (the one ``make run`` serves), so
+    the links in the exports open there; that database's URL, or None if it could not be."""
+    target_url = settings.sqlalchemy_url
+    if target_url == str(database.url):
+        return target_url
+    ids = [i["report_id"] for i in queue.items(batch_id) if i.get("report_id")]
+    try:
+        target = make_engine(target_url)
+        try:
+            upgrade(target)
+            copied = copy_reports(database, target, ids)
+        finally:
+            target.dispose()
+    except (OSError, SQLAlchemyError) as exc:
+        print(f"note: the reports could not be copied to {target_url}: {exc}", file=out)
+        return None
+    print(f"{copied} new report(s) saved to {target_url} as well", file=out)
+    return target_url
+
+
 def _report_done(
-    queue: SqlJobQueue, batch_id: str, opts: BatchOptions, job_db: Path, out: TextIO
+    queue: SqlJobQueue, batch_id: str, opts: BatchOptions, served: str, out: TextIO
 ) -> None:
     progress = queue.progress(batch_id)
     assert progress is not None
@@ -211,8 +243,8 @@ def _report_done(
     written = str(opts.output) + (f" and {opts.html}" if opts.html else "")
     print(f"wrote {written}", file=out)
     print(
-        "the report links open while the job database is served: "
-        f"REDFLAGS_DATABASE_URL=sqlite:///{job_db.resolve()} redflags serve",
+        f"the report links open while the service runs on {served} (make run serves the default "
+        f"database): REDFLAGS_DATABASE_URL={served} redflags serve",
         file=out,
     )
 

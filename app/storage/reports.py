@@ -26,6 +26,9 @@ from app.storage.models import PageRow, ReportRow
 ReportKind = Literal["check", "analyze"]
 
 
+COPY_CHUNK = 200  # reports per transaction when copying between databases
+
+
 class ReportSummary(BaseModel):
     """One line of a site's history."""
 
@@ -180,3 +183,34 @@ def _stored(row: ReportRow, report: Report) -> StoredReport:
         site_key=row.site_key,
         report=report,
     )
+
+
+def copy_reports(source: sqlalchemy.Engine, target: sqlalchemy.Engine, ids: Sequence[str]) -> int:
+    """Copy the reports ``ids`` (with their stored pages, same ids) from one database into
+    another, skipping those already there; how many were copied.
+
+    ``redflags batch`` keeps its reports beside its output; copying them into the service's
+    database makes the links in its exports open while that service runs.
+    """
+    copied = 0
+    for start in range(0, len(ids), COPY_CHUNK):
+        chunk = list(ids[start : start + COPY_CHUNK])
+        with source.connect() as read, target.begin() as write:
+            present = set(
+                write.execute(select(ReportRow.id).where(ReportRow.id.in_(chunk))).scalars()
+            )
+            wanted = [i for i in chunk if i not in present]
+            if not wanted:
+                continue
+            reports = read.execute(select(ReportRow.__table__).where(ReportRow.id.in_(wanted)))
+            rows = [dict(r._mapping) for r in reports]
+            if rows:
+                write.execute(ReportRow.__table__.insert(), rows)
+            pages = read.execute(
+                select(PageRow.__table__).where(PageRow.report_id.in_(wanted))
+            )
+            page_rows = [{k: v for k, v in r._mapping.items() if k != "id"} for r in pages]
+            if page_rows:
+                write.execute(PageRow.__table__.insert(), page_rows)
+            copied += len(rows)
+    return copied

@@ -6,6 +6,7 @@ untrusted text, and the only markup we add around it is our own ``<mark>``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -115,10 +116,11 @@ def _match_span(quote: str, match: str, offset: int) -> tuple[int, int] | None:
     end = offset + len(match)
     if offset >= 0 and end <= len(quote) and quote[offset:end].casefold() == match.casefold():
         return offset, end
-    found = quote.casefold().find(match.casefold())
-    if found < 0 or len(quote.casefold()) != len(quote):  # casefold changed lengths: give up
-        return None
-    return found, found + len(match)
+    # Whole words only: "cure" must not light up inside "secure" next to the real match.
+    before = r"(?<!\w)" if match[0].isalnum() else ""
+    after = r"(?!\w)" if match[-1].isalnum() else ""
+    found = re.search(before + re.escape(match) + after, quote, re.IGNORECASE)
+    return (found.start(), found.end()) if found else None
 
 
 def safe_href(url: str | None) -> str | None:

@@ -37,3 +37,14 @@ def test_the_same_words_in_a_sentence_make_the_finding(engine: Engine) -> None:
     sentence = "<p>Our stem cell treatment cures rheumatoid arthritis for good.</p>"
     fired, _ = _cure_rules(engine, f"<html><body>{BODY}{sentence}</body></html>")
     assert fired
+
+
+def test_a_noscript_notice_is_never_a_sign(engine: Engine) -> None:
+    """Issue 11: what a page shows only without JavaScript is read as its own region, which
+    no rule reads unless it lists it."""
+    notice = "<noscript><p>Our stem cells cure arthritis: enable JavaScript to book.</p></noscript>"
+    page = extract_html(f"<html><body>{notice}{BODY}</body></html>", "https://clinic.example/")
+    assert [b.region for b in page.blocks if "enable JavaScript" in b.text] == ["noscript"]
+    report = engine.analyze([page], page.source, explain=True)
+    assert not [f for f in report.findings if f.category == "cure_claim"]
+    assert any("noscript" in (d.reason or "") for d in report.discarded or [])

@@ -87,8 +87,9 @@ def test_words_are_folded_and_paired() -> None:
 
 def test_a_cue_is_traced_back_to_the_words_as_written() -> None:
     text = "Intro. Las Células Madre regeneran. End."
-    assert locate(text, 7, 35, "celulas madre") == "Células Madre"
-    assert locate(text, 7, 35, "not there") == ""
+    found = locate(text, 7, 35, "celulas madre")
+    assert found is not None and text[found[0] : found[1]] == "Células Madre"
+    assert locate(text, 7, 35, "not there") is None
 
 
 def test_a_selling_page_and_a_warning_page_are_told_apart(model: PageTypeModel) -> None:

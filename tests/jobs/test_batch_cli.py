@@ -5,16 +5,22 @@ every site checked to completion exactly once and every input row in the output.
 from __future__ import annotations
 
 import csv
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from app.engine.analyzer import Engine
+from app.service.factory import create_app
+from app.settings import Settings
 from tests.jobs.conftest import Farm
 
 CLI = [sys.executable, "-m", "app.cli", "batch"]
@@ -130,6 +136,26 @@ def test_kill_9_mid_run_then_the_same_command_finishes_every_site_once(
     assert {r["verdict"] for r in rows} >= {"high_risk", "low_risk", "unreadable"}
     for row in rows:  # formula injection: every risky cell starts with a quote
         assert row["note"].startswith("'") and row["note"][1:] in INJECTIONS
+
+
+def test_the_report_links_open_on_the_service_make_run_starts(
+    farm: Farm, tmp_path: Path, batch_env: dict[str, str], engine: Engine
+) -> None:
+    """Issue 11: the batch's reports are copied into the service's default database, so every
+    link in the export opens on the service of ``make run`` (same folder, same settings)."""
+    urls = farm.urls()[:4]
+    _write_csv(tmp_path / "sites.csv", urls)
+    result = _run(["sites.csv", "-o", "results.csv", "--max-pages", "2"], batch_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"4 new report\(s\) saved to sqlite:///\S*redflags.db as well", result.stderr)
+    links = [r["report_url"] for r in _read_output(tmp_path / "results.csv")]
+    assert len(links) == 4 and all(links)
+    service = create_app(Settings(data_dir=tmp_path / "data"), engine=engine)
+    with TestClient(service) as client:
+        for link in links:
+            page = client.get(urlsplit(link).path)
+            assert page.status_code == 200, link
+            assert "verdict__words" in page.text
 
 
 def test_resumed_batches_lose_sites_never_after_three_kills(

@@ -6,7 +6,9 @@ from typing import get_args
 
 import pytest
 
+from app.engine.analyzer import Engine
 from app.engine.types import VERDICTS, Evidence, Verdict
+from app.extract.page import ExtractedPage
 from app.web import view
 from tests.web.reports import evidence, finding
 
@@ -22,6 +24,27 @@ def test_highlight_falls_back_to_finding_the_words_when_offsets_are_off() -> Non
         url="u", quote="It CURES arthritis.", match="cures", start=5, end=10, quote_start=0
     )
     assert str(view.highlight(ev)) == "It <mark>CURES</mark> arthritis."
+
+
+def test_the_fallback_marks_whole_words_never_a_neighbour() -> None:
+    """Issue 11: the highlighted words are the ones matched, not "cure" inside "secure"."""
+    ev = Evidence(url="u", quote="We secure a cure.", match="cure", start=50, end=54, quote_start=0)
+    assert str(view.highlight(ev)) == "We secure a <mark>cure</mark>."
+
+
+def test_selling_evidence_marks_the_words_the_model_read(engine: Engine) -> None:
+    text = (
+        "Our clinic offers stem cell therapy for knee arthritis and joint pain.\n\n"
+        "Book your treatment package today; financing is available for every patient."
+    )
+    page = ExtractedPage(source="https://c.example/", text=text, blocks=())
+    report = engine.analyze([page], page.source)
+    selling = [f for f in report.findings if f.rule_id == "sells-cell-treatment"]
+    assert selling, [f.rule_id for f in report.findings]
+    for ev in selling[0].evidence:
+        assert text[ev.start : ev.end] == ev.match != ""
+        assert ev.quote[ev.start - ev.quote_start :][: len(ev.match)] == ev.match
+        assert "<mark>" + ev.match + "</mark>" in str(view.highlight(ev))
 
 
 @pytest.mark.parametrize("match", ["", "not in the quote"])
