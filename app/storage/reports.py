@@ -206,9 +206,7 @@ def copy_reports(source: sqlalchemy.Engine, target: sqlalchemy.Engine, ids: Sequ
             rows = [dict(r._mapping) for r in reports]
             if rows:
                 write.execute(ReportRow.__table__.insert(), rows)
-            pages = read.execute(
-                select(PageRow.__table__).where(PageRow.report_id.in_(wanted))
-            )
+            pages = read.execute(select(PageRow.__table__).where(PageRow.report_id.in_(wanted)))
             page_rows = [{k: v for k, v in r._mapping.items() if k != "id"} for r in pages]
             if page_rows:
                 write.execute(PageRow.__table__.insert(), page_rows)
