@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORPUS ?= ../shared/corpus/dev
 
-.PHONY: install run test lint quality quality-real train bench rules clean
+.PHONY: install run test lint quality quality-real train bench rules clean extension
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,17 @@ bench: rules
 	$(BIN)/python bench/scaling_bench.py $(CORPUS)
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/batch_bench.py $(CORPUS)
+
+# The browser extension: lint it with Mozilla's web-ext and pack it as a zip for the stores.
+EXT_TOOLS := extension/tools/node_modules/.bin
+$(EXT_TOOLS)/web-ext: extension/tools/package.json extension/tools/package-lock.json
+	cd extension/tools && npm ci --no-audit --no-fund
+	touch $@
+
+extension: $(EXT_TOOLS)/web-ext
+	$(EXT_TOOLS)/web-ext lint --source-dir extension --ignore-files tools "tools/**" README.md
+	$(EXT_TOOLS)/web-ext build --source-dir extension --ignore-files tools "tools/**" README.md \
+		--artifacts-dir dist --overwrite-dest
 
 clean:
 	rm -rf $(VENV) models/pipeline

@@ -53,7 +53,8 @@ class Assembler:
                         if d is not None
                     ]
                 continue
-            items.sort(key=lambda k: (k.page, k.evidence.start))
+            # Sentences first: a label backs a finding up but is not the quote to lead with.
+            items.sort(key=lambda k: (k.label, k.page, k.evidence.start))
             evidence, seen = [], set()
             for item in items:
                 where = (item.evidence.url, item.evidence.quote_start)

@@ -21,7 +21,8 @@ from app.engine.rule_schema import Rule
 from app.engine.types import Adjustment, ApplicabilityKind, Decision, Evidence, Identifiers
 from app.extract.page import ExtractedPage, Region
 
-LABEL_KINDS = frozenset({"title", "meta"})  # the page title and description
+# The page title and description, and links standing alone (menu items, "Pricing & Financing").
+LABEL_KINDS = frozenset({"title", "meta", "link"})
 
 
 @dataclass(slots=True)

@@ -1,0 +1,211 @@
+"""The browser extension in Debian's Chromium (new headless mode loads unpacked extensions),
+against a dev-corpus site on 127.0.0.1 and a real redflags service.
+
+One difference from what a user installs: the test copy of the extension also holds host
+permission for http://127.0.0.1, because the toolbar click that grants ``activeTab`` cannot be
+made by a test (Chromium keeps the toolbar out of reach of automation). The popup is opened at
+its own address with the clicked tab's id; everything after the click is the real code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import BrowserContext, Page, Worker, expect, sync_playwright
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.engine.analyzer import Engine
+from app.service.factory import create_app
+from tests.fetch.servers import TestSite, closed_port, service_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+EXTENSION = ROOT / "extension"
+CHROMIUM = Path("/usr/bin/chromium")
+OUTPUT = ROOT / "test-output" / "extension"
+CLINIC = "/s01-desert-bloom-regenerative/index.html"
+
+pytestmark = pytest.mark.slow
+
+
+class Counting:
+    """Counts the requests that reach the service, by path: nothing before the click."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.paths: Counter[str] = Counter()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.paths[scope["path"]] += 1
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="module")
+def service(
+    tmp_path_factory: pytest.TempPathFactory, engine: Engine
+) -> Iterator[tuple[str, Counting]]:
+    settings = service_settings(tmp_path_factory.mktemp("ext"), check_worker=False)
+    counting = Counting(create_app(settings, engine=engine))
+    config = uvicorn.Config(counting, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the service did not start"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", counting
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def unpacked(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    copy = tmp_path_factory.mktemp("extension") / "redflags"
+    shutil.copytree(EXTENSION, copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["host_permissions"] = ["http://127.0.0.1/*"]  # stands in for the click's activeTab
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return copy
+
+
+@pytest.fixture(scope="module")
+def browser(unpacked: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing in CI: .ci/run should have installed chromium")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium) and not in CI")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path_factory.mktemp("profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                f"--disable-extensions-except={unpacked}",
+                f"--load-extension={unpacked}",
+            ],
+        )
+        yield context
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def worker(browser: BrowserContext) -> Worker:
+    deadline = time.monotonic() + 20
+    while not browser.service_workers:
+        assert time.monotonic() < deadline, "Chromium did not start the extension"
+        time.sleep(0.1)
+    return browser.service_workers[0]
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[TestSite]:
+    with TestSite() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def output() -> Path:
+    shutil.rmtree(OUTPUT, ignore_errors=True)
+    OUTPUT.mkdir(parents=True)
+    return OUTPUT
+
+
+def _use_server(worker: Worker, server: str) -> None:
+    worker.evaluate("server => chrome.storage.sync.set({server, apiKey: '', auto: false})", server)
+
+
+def _tab_id(worker: Worker, url: str) -> int:
+    return worker.evaluate(
+        "async url => (await chrome.tabs.query({})).find(t => t.url === url).id", url
+    )
+
+
+def _popup(browser: BrowserContext, worker: Worker, tab_id: int) -> Page:
+    extension_id = worker.url.split("/")[2]
+    popup = browser.new_page()
+    popup.set_viewport_size({"width": 400, "height": 700})
+    popup.goto(f"chrome-extension://{extension_id}/popup.html?tab={tab_id}")
+    return popup
+
+
+def test_the_click_checks_the_page_in_view(
+    browser: BrowserContext,
+    worker: Worker,
+    service: tuple[str, Counting],
+    site: TestSite,
+    output: Path,
+    corpus: Path,  # a dev-corpus clinic; skipped where the corpus is absent
+) -> None:
+    server, counting = service
+    _use_server(worker, server)
+    clinic = browser.new_page()
+    clinic.goto(site.url(CLINIC))
+    clinic.wait_for_timeout(500)
+    assert counting.paths["/api/v1/analyze"] == 0  # private by default: nothing before a click
+
+    tab_id = _tab_id(worker, clinic.url)
+    popup = _popup(browser, worker, tab_id)
+    expect(popup.locator("#verdict .words")).to_have_text("High risk", timeout=30_000)
+    expect(popup.locator("#verdict .letter")).to_have_text("H")  # a letter, not colour alone
+    expect(popup.locator("#score")).to_contain_text("out of 100")
+    expect(popup.locator("#summary")).not_to_be_empty()
+    quotes = popup.locator("#signs blockquote")
+    assert quotes.count() >= 1
+    assert counting.paths["/api/v1/analyze"] == 1
+    badge = worker.evaluate("id => chrome.action.getBadgeText({tabId: id})", tab_id)
+    assert badge == "H"
+    popup.screenshot(path=output / "popup.png", full_page=True)
+
+    quote = quotes.first.inner_text()
+    popup.locator("#signs button.show").first.click()
+    expect(popup.locator("#signs button.show").first).to_have_text("Shown on the page")
+    marked = clinic.locator("mark.redflags-mark")
+    expect(marked.first).to_be_visible()
+    marked_text = " ".join(" ".join(marked.all_inner_texts()).split())
+    assert marked_text.lower() in " ".join(quote.split()).lower() or " ".join(
+        quote.split()
+    ).lower().startswith(marked_text.lower()[:40])
+    clinic.screenshot(path=output / "page-highlighted.png")
+
+    # A second look at the same page in this session is answered from the cache.
+    again = _popup(browser, worker, tab_id)
+    again.locator("#verdict .words").wait_for(timeout=30_000)
+    assert counting.paths["/api/v1/analyze"] == 1
+
+    # Saving stores the report on the service and opens its permanent page.
+    with browser.expect_page() as opened:
+        again.locator("#save").click()
+    report = opened.value
+    report.wait_for_load_state()
+    assert report.url.startswith(f"{server}/r/")
+    expect(report.locator(".verdict__words")).to_contain_text("High risk")
+    assert counting.paths["/api/v1/analyze"] == 2
+
+
+def test_a_service_that_is_down_is_said_in_plain_words(
+    browser: BrowserContext, worker: Worker, site: TestSite, output: Path
+) -> None:
+    _use_server(worker, f"http://127.0.0.1:{closed_port()}")
+    page = browser.new_page()
+    page.goto(site.url("/s02-sunrise-regen-wellness/index.html"))
+    popup = _popup(browser, worker, _tab_id(worker, page.url))
+    expect(popup.locator("#problem")).to_contain_text("did not answer", timeout=15_000)
+    expect(popup.locator("#result")).to_be_hidden()
+    popup.screenshot(path=output / "popup-server-down.png", full_page=True)
