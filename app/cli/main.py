@@ -20,12 +20,9 @@ from app.engine.rulebook import SCHEMA_FILE, RuleError, load_rules, pack_schema
 from app.engine.ruletests import run_examples
 from app.engine.types import Report
 from app.extract.files import InputError, load_site
-from app.fetch import Fetcher, UrlRejected
 from app.jobs.cli import add_batch_command
-from app.pipeline.check import run_check
 from app.settings import Settings, get_settings
 from app.training.cli import add_train_command
-from app.verify import RegistryClient
 
 log = logging.getLogger("redflags")
 
@@ -132,6 +129,11 @@ def _analyze(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: fetching (httpx, the registry client) is for this command only.
+    from app.fetch import Fetcher, UrlRejected
+    from app.pipeline.check import run_check
+    from app.verify import RegistryClient
+
     engine = Engine.from_settings(settings)
 
     async def run() -> Report:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.settings import Settings
-from app.storage import ApiKeyStore, make_engine, upgrade
+
+if TYPE_CHECKING:
+    from app.storage import ApiKeyStore
 
 
 def add_service_commands(commands: Any) -> None:
@@ -57,6 +59,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from app.storage import make_engine, upgrade  # SQLAlchemy and Alembic: for these commands only
+
     engine = make_engine(settings.sqlalchemy_url)
     try:
         upgrade(engine)
@@ -67,6 +71,8 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _key_store(settings: Settings) -> ApiKeyStore:
+    from app.storage import ApiKeyStore, make_engine, upgrade
+
     engine = make_engine(settings.sqlalchemy_url)
     upgrade(engine)
     return ApiKeyStore(engine)

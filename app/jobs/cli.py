@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.jobs.runner import BatchError, BatchOptions, run_cli
 from app.settings import Settings
 
 EPILOG = """\
@@ -47,6 +46,9 @@ def add_batch_command(commands: Any) -> None:
 
 
 def _batch(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: the batch machinery (SQLAlchemy, Alembic, openpyxl) is for this command only.
+    from app.jobs.runner import BatchError, BatchOptions, run_cli
+
     for name in ("concurrency", "max_pages"):
         value = getattr(args, name)
         if value is not None and value < 1:

@@ -5,11 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.engine.nlp import load_or_build
-from app.engine.rulebook import load_rules
 from app.settings import Settings
-from app.training.pages import entry_text
-from app.training.train import Paths, train
 
 _ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -31,6 +27,12 @@ def add_train_command(commands: argparse._SubParsersAction) -> None:  # type: ig
 
 
 def _train(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: scikit-learn costs most of a second, and only this command needs it.
+    from app.engine.nlp import load_or_build
+    from app.engine.rulebook import load_rules
+    from app.training.pages import entry_text
+    from app.training.train import Paths, train
+
     ruleset = load_rules(settings.rules_dir)
     nlp = load_or_build(ruleset, settings.models_dir)
     paths = Paths(args.labels, args.cache, args.dev, args.out or settings.pagetype_dir)
