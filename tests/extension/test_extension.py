@@ -209,3 +209,30 @@ def test_a_service_that_is_down_is_said_in_plain_words(
     expect(popup.locator("#problem")).to_contain_text("did not answer", timeout=15_000)
     expect(popup.locator("#result")).to_be_hidden()
     popup.screenshot(path=output / "popup-server-down.png", full_page=True)
+
+
+def test_the_opt_in_checks_health_pages_as_they_load(
+    browser: BrowserContext,
+    worker: Worker,
+    service: tuple[str, Counting],
+    site: TestSite,
+    corpus: Path,
+) -> None:
+    """With the setting on (and the sites permission it asks for, which the test copy holds),
+    a page whose address looks like a clinic's is checked when it loads; others are not."""
+    server, counting = service
+    worker.evaluate("server => chrome.storage.sync.set({server, apiKey: '', auto: true})", server)
+    try:
+        before = counting.paths["/api/v1/analyze"]
+        other = browser.new_page()
+        other.goto(site.url("/x/type/text"))  # not a health page by its address or title
+        clinic = browser.new_page()
+        clinic.goto(site.url("/s03-clinica-renacer-tijuana/index.html"))
+        tab_id = _tab_id(worker, clinic.url)
+        deadline = time.monotonic() + 30
+        while worker.evaluate("id => chrome.action.getBadgeText({tabId: id})", tab_id) == "":
+            assert time.monotonic() < deadline, "the clinic page was not checked"
+            time.sleep(0.2)
+        assert counting.paths["/api/v1/analyze"] == before + 1  # the clinic page only
+    finally:
+        _use_server(worker, server)  # auto off again
