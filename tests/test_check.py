@@ -7,15 +7,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
 
 from app.engine.analyzer import Engine
 from app.extract.files import load_site
 from app.fetch import AddressNotAllowed, Fetcher
 from app.pipeline.check import SiteCheck, run_check
+from app.service.factory import create_app
 from app.settings import Settings
+from app.storage import ReportStore
 from app.training.quality_dev import LABEL_CATEGORIES
 from app.verify import RegistryClient
-from tests.fetch.servers import TestSite, fast_settings
+from tests.fetch.servers import TestSite, fast_settings, service_settings
 from tests.verify.fake_registry import PATIENT_FUNDED, UNKNOWN, FakeRegistry
 
 
@@ -139,6 +143,32 @@ async def test_registry_answers_become_findings(
     finding = next(f for f in report.findings if f.rule_id == rule_id)
     assert finding.evidence[0].match == nct and finding.contribution > 0
     assert all(f.rule_id != "trial-registry-number" for f in report.findings)
+
+
+@pytest.mark.anyio
+async def test_the_registry_answer_is_kept_as_evidence(
+    tmp_path: Path, engine: Engine, registry: FakeRegistry
+) -> None:
+    """Issue 11: the study record the registry sent is kept with the report, with its time,
+    and served back as it was (evidence that does not move when the registry entry does)."""
+    (tmp_path / "index.html").write_text(CITING_SITE.format(nct=PATIENT_FUNDED), encoding="utf-8")
+    with TestSite(tmp_path) as site:
+        result = await _check(site.url("/index.html"), fast_settings(), engine, registry.base_url)
+    check = next(c for c in result.report.trial_checks if c.nct_id == PATIENT_FUNDED)
+    answer = check.registry_answer
+    assert answer is not None and check.answered_at is not None
+    assert answer["protocolSection"]["identificationModule"]["nctId"] == PATIENT_FUNDED
+
+    app = create_app(service_settings(tmp_path / "data"), engine=engine)
+    with TestClient(app) as client:
+        store: ReportStore = client.app.state.store  # type: ignore[attr-defined]
+        stored = store.save(result.report, kind="check", input_url="clinic.example")
+        page = BeautifulSoup(client.get(f"/r/{stored.id}").text, "lxml")
+        link = page.find("a", string="The study record it sent")
+        served = client.get(link["href"]).json()
+        assert served["answer"] == answer and served["nct_id"] == PATIENT_FUNDED
+        missing = client.get(f"/api/v1/checks/{stored.id}/registry/NCT00000000")
+        assert missing.status_code == 404
 
 
 @pytest.mark.anyio

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.responses import JSONResponse
 
 from app.api.deps import (
     CheckJobsDep,
@@ -185,6 +186,43 @@ def get_page_body(
             "Content-Disposition": f'attachment; filename="{sha256[:16]}.html"',
             "Content-Security-Policy": "sandbox; default-src 'none'",
         },
+    )
+
+
+@router.get(
+    "/checks/{report_id}/registry/{nct_id}",
+    responses={
+        200: {"description": "The study record as the registry sent it."},
+        **error_responses(404, 422),
+    },
+    summary="What the trial registry answered",
+)
+def get_registry_answer(
+    report_id: ReportId,
+    nct_id: Annotated[str, Path(pattern=r"^NCT\d{8}$", description="e.g. `NCT01234567`")],
+    store: StoreDep,
+) -> JSONResponse:
+    """The ClinicalTrials.gov study record the check received for a number the site cites,
+    as it was that day, with when it came: evidence that does not change when the registry
+    entry does."""
+    stored = store.get(report_id)
+    check = (
+        next((c for c in stored.report.trial_checks if c.nct_id == nct_id), None)
+        if stored
+        else None
+    )
+    if check is None or check.registry_answer is None:
+        raise ApiError(
+            404, "registry_answer_not_found", "This report kept no registry answer for that number."
+        )
+    answered = check.answered_at.isoformat() if check.answered_at else None
+    return JSONResponse(
+        {
+            "nct_id": nct_id,
+            "answered_at": answered,
+            "source": check.url,
+            "answer": check.registry_answer,
+        }
     )
 
 

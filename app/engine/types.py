@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -184,6 +184,12 @@ class TrialCheck(BaseModel):
     sponsor_class: str | None = None
     conditions: list[str] = Field(default_factory=list)
     patient_funded: bool = False
+    registry_answer: dict[str, Any] | None = Field(
+        None,
+        description="The study record as ClinicalTrials.gov sent it, kept as evidence (null when "
+        "it had none: not found, malformed, or it did not answer).",
+    )
+    answered_at: datetime | None = Field(None, description="When the registry answered.")
 
 
 class Cue(BaseModel):

@@ -253,4 +253,6 @@ def _trial_check(v: Verification) -> TrialCheck:
         sponsor_class=record.sponsor_class if record else None,
         conditions=list(record.conditions) if record else [],
         patient_funded=v.patient_funded,
+        registry_answer=record.answer if record else None,
+        answered_at=record.answered_at if record else None,
     )

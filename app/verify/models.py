@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,6 +45,10 @@ class TrialRecord(BaseModel):
         None,
         description="The old id the site cited, when ClinicalTrials.gov redirected it to nct_id.",
     )
+    answer: dict[str, Any] | None = Field(
+        None, description="The study record as ClinicalTrials.gov sent it (the fields asked for)."
+    )
+    answered_at: datetime | None = Field(None, description="When the registry sent it.")
 
 
 class Lookup(BaseModel):
@@ -125,6 +130,8 @@ def parse_study(study: Mapping[str, Any], *, alias_of: str | None = None) -> Tri
     sponsor_class = _text(sponsor.get("class"))
     fda_drug = oversight.get("isFdaRegulatedDrug")
     return TrialRecord(
+        answer=dict(study),
+        answered_at=datetime.now(UTC),
         nct_id=nct_id.upper(),
         brief_title=_text(ident.get("briefTitle")),
         overall_status=_text(status.get("overallStatus")),
