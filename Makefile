@@ -48,6 +48,7 @@ bench: rules
 	$(BIN)/python bench/scaling_bench.py $(CORPUS)
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/batch_bench.py $(CORPUS)
+	$(BIN)/python bench/cli_bench.py
 
 # The browser extension: lint it with Mozilla's web-ext and pack it as a zip for the stores.
 EXT_TOOLS := extension/tools/node_modules/.bin
