@@ -23,7 +23,7 @@ async function showBadge(tabId, verdict) {
 }
 
 /** Check one tab: {ok, answer, cached} or {ok: false, problem}. */
-export async function checkTab(tabId, { store = false } = {}) {
+async function checkTab(tabId, { store = false } = {}) {
   try {
     const settings = await loadSettings();
     const page = await readTab(tabId);
@@ -72,5 +72,3 @@ api.tabs.onUpdated.addListener(async (tabId, change, tab) => {
   if (!(await api.permissions.contains({ origins: [origin] }))) return;
   await checkTab(tabId);
 });
-
-globalThis.redflagsCheckTab = checkTab; // for the extension's own tests

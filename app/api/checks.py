@@ -30,7 +30,7 @@ from app.api.errors import ApiError, ErrorInfo, error_responses
 from app.api.schemas import CheckLinks, CheckRequest, CheckStatus, ReportResponse, SiteHistory
 from app.fetch import normalize_url, refuse_address_literal
 from app.jobs.checks import CheckJob
-from app.pipeline.check import SiteCheck, check_and_save
+from app.pipeline.check import SiteCheck, check_and_save, timeout_message
 
 router = APIRouter(tags=["checks"])
 
@@ -91,12 +91,7 @@ async def create_check(
             explain=body.explain,
         )
     except TimeoutError:
-        raise ApiError(
-            504,
-            "check_timeout",
-            f"Checking this site took longer than {settings.check_timeout:g} seconds, so it was "
-            "stopped. The site may be very slow; please try again later.",
-        ) from None
+        raise ApiError(504, "check_timeout", timeout_message(settings.check_timeout)) from None
     if _unreachable(result):
         reason = result.report.warnings[0] if result.report.warnings else "no answer"
         raise ApiError(

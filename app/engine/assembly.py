@@ -37,15 +37,13 @@ class Assembler:
         findings = []
         for rule_id, items in by_rule.items():
             rule = self.ruleset.by_id[rule_id]
-            grouped = rule.match is not None and rule.match.group_count is not None
-            if rule.match is not None and rule.match.group_count is not None:
-                items = group_window(
-                    items, rule.match.group_count.min_groups, rule.match.group_count.within_blocks
-                )
+            grouping = rule.match.group_count if rule.match is not None else None
+            if grouping is not None:
+                items = group_window(items, grouping.min_groups, grouping.within_blocks)
                 if not items:
                     continue
             # A list rule (many conditions) reads menus on purpose: that is where lists are.
-            if not grouped and all(item.label for item in items):
+            elif all(item.label for item in items):
                 if set_aside is not None:
                     set_aside += [
                         d.model_copy(update={"kept": False, "reason": LABEL_ONLY})

@@ -85,8 +85,8 @@ def link_score(link: Link) -> int:
 Progress = Callable[[str], None]
 
 
-def _silent(phase: str) -> None:
-    """No one is waiting on this crawl."""
+def silent(phase: str) -> None:
+    """Progress that nobody is waiting on."""
 
 
 async def crawl_site(
@@ -108,7 +108,7 @@ async def crawl_site(
     everything else is reported in the result. ``on_progress`` hears "reading page N of M" as
     pages arrive, for a person waiting on the check.
     """
-    say = on_progress or _silent
+    say = on_progress or silent
     settings = fetcher.settings
     deadline = asyncio.get_running_loop().time() + settings.site_timeout
     entry_url = normalize_url(url)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.engine.analyzer import Engine
 from app.fetch import AddressNotAllowed, Fetcher, UrlRejected
 from app.jobs.worker import worker_is_dead, worker_name
-from app.pipeline.check import check_and_save
+from app.pipeline.check import check_and_save, timeout_message
 from app.settings import Settings
 from app.storage import ReportStore
 from app.storage.check_tables import CheckJobRow, CheckState
@@ -113,12 +113,16 @@ class CheckJobs:
     def claim(self, worker: str) -> CheckJob | None:
         """The oldest queued check, now running for ``worker``; None when there is none."""
         with self.engine.begin() as conn:
-            for job_id in conn.execute(
-                select(CheckJobRow.id)
-                .where(CheckJobRow.state == "queued")
-                .order_by(CheckJobRow.created_at)
-                .limit(5)
-            ).scalars():
+            for job_id in (
+                conn.execute(
+                    select(CheckJobRow.id)
+                    .where(CheckJobRow.state == "queued")
+                    .order_by(CheckJobRow.created_at)
+                    .limit(5)
+                )
+                .scalars()
+                .all()
+            ):
                 taken = conn.execute(
                     update(CheckJobRow)
                     .where(CheckJobRow.id == job_id, CheckJobRow.state == "queued")
@@ -280,13 +284,8 @@ class CheckRunner:
                 on_progress=say,
             )
         except TimeoutError:
-            await self._finish(
-                job,
-                "failed",
-                "check_timeout",
-                f"Checking this site took longer than {self.settings.check_timeout:g} seconds, "
-                "so it was stopped. The site may be very slow; please try again later.",
-            )
+            message = timeout_message(self.settings.check_timeout)
+            await self._finish(job, "failed", "check_timeout", message)
         except UrlRejected as exc:  # AddressNotAllowed is one: found when the name resolved
             code = "address_not_allowed" if isinstance(exc, AddressNotAllowed) else "url_rejected"
             await self._finish(job, "failed", code, f"{exc}.")

@@ -20,7 +20,7 @@ from app.extract.charset import ExtractionError
 from app.extract.document import extract_document
 from app.extract.page import ExtractedPage
 from app.fetch import CrawlResult, FetchedPage, Fetcher, crawl_site, registrable_domain
-from app.fetch.crawl import Progress
+from app.fetch.crawl import Progress, silent
 from app.settings import Settings
 from app.storage import ReportStore, StoredReport
 from app.verify import RegistryClient, SiteContext, Verification, verify_trials
@@ -64,7 +64,7 @@ async def run_check(
     # own clock, extraction and analysis stop taking further pages once it has passed.
     deadline = time.monotonic() + settings.site_timeout
     obey = settings.obey_robots_batch if batch else settings.obey_robots_single
-    say = on_progress or (lambda phase: None)
+    say = on_progress or silent
     crawl = await crawl_site(
         url, fetcher, max_pages=max_pages or settings.max_pages, obey_robots=obey, on_progress=say
     )
@@ -89,6 +89,14 @@ async def run_check(
         checks = [_trial_check(v) for v in verifications]
         report = engine.add_trial_checks(report, checks)
     return SiteCheck(report, fetched)
+
+
+def timeout_message(seconds: float) -> str:
+    """What a person is told when a check runs out of ``check_timeout``."""
+    return (
+        f"Checking this site took longer than {seconds:g} seconds, so it was stopped. "
+        "The site may be very slow; please try again later."
+    )
 
 
 async def check_and_save(

@@ -24,7 +24,7 @@ from app.api.deps import (
 from app.engine.types import VERDICTS
 from app.fetch import AddressNotAllowed, UrlRejected, normalize_url, refuse_address_literal
 from app.jobs.checks import CheckJob
-from app.pipeline.check import check_and_save
+from app.pipeline.check import check_and_save, timeout_message
 from app.web import view
 from app.web.templating import templates
 
@@ -80,11 +80,7 @@ async def check(
             return RedirectResponse(str(location), status_code=303)
         _, stored = await check_and_save(target, typed, settings, engine, fetcher, registry, store)
     except TimeoutError:
-        message = (
-            f"Checking this site took longer than {settings.check_timeout:g} seconds, so we "
-            "stopped. Please try again later."
-        )
-        return _form(request, typed, message, status=504)
+        return _form(request, typed, timeout_message(settings.check_timeout), status=504)
     except AddressNotAllowed as exc:
         return _form(request, typed, f"That address is not allowed: {exc.reason}.")
     except UrlRejected as exc:

@@ -13,20 +13,18 @@ import hashlib
 import json
 import os
 import shutil
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.engine.analyzer import Engine
 from app.service.factory import create_app
-from tests.fetch.servers import TestSite, closed_port, service_settings
+from tests.fetch.servers import TestSite, closed_port, running_app, service_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "extension"
@@ -56,18 +54,8 @@ def service(
 ) -> Iterator[tuple[str, Counting]]:
     settings = service_settings(tmp_path_factory.mktemp("ext"), check_worker=False)
     counting = Counting(create_app(settings, engine=engine))
-    config = uvicorn.Config(counting, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", counting
-    server.should_exit = True
-    thread.join(timeout=10)
+    with running_app(counting) as url:
+        yield url, counting
 
 
 @pytest.fixture(scope="module")

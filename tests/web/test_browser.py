@@ -11,14 +11,11 @@ import json
 import os
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
@@ -29,7 +26,7 @@ from app.jobs.summary import render_summary
 from app.service.factory import create_app
 from app.settings import Settings
 from app.storage import ReportStore, make_engine
-from tests.fetch.servers import TestSite, closed_port
+from tests.fetch.servers import TestSite, closed_port, running_app
 from tests.web.reports import applicability, finding, make_report
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -81,21 +78,8 @@ def server(database_url: str, engine: Engine) -> Iterator[str]:
         for name, value in env.items():
             patch.setenv(name, value)
         settings = Settings()
-    config = uvicorn.Config(
-        create_app(settings, engine=engine), host="127.0.0.1", port=0, log_level="warning"
-    )
-    uvi = uvicorn.Server(config)
-    thread = threading.Thread(target=uvi.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uvi.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    port = uvi.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    uvi.should_exit = True
-    thread.join(timeout=10)
+    with running_app(create_app(settings, engine=engine)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +172,18 @@ def test_an_unreachable_site_says_we_could_not_read_it(
     page.screenshot(path=output / "report-unreadable.png", full_page=True)
 
 
+def _axe_and_csp(page: Page, output: Path, name: str, refused: list[str]) -> None:
+    """axe-core finds no serious violation (all are written out) and the CSP refused nothing."""
+    results = Axe().run(page).response
+    violations = [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": len(v["nodes"])}
+        for v in results["violations"]
+    ]
+    (output / f"axe-{name}.json").write_text(json.dumps(violations, indent=2))
+    assert [v for v in violations if v["impact"] in BLOCKING] == []
+    assert refused == []
+
+
 @pytest.mark.parametrize("name", ["form", "report", "error", "not-found"])
 def test_no_serious_accessibility_violations(
     browser: Browser, server: str, report_path: str, output: Path, name: str
@@ -199,14 +195,7 @@ def test_no_serious_accessibility_violations(
         expect(page.locator("#url-error")).to_be_visible()
     if name in ("error", "not-found"):  # the others have their screenshots already
         page.screenshot(path=output / f"{name}.png", full_page=True)
-    results = Axe().run(page).response
-    violations = [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": len(v["nodes"])}
-        for v in results["violations"]
-    ]
-    (output / f"axe-{name}.json").write_text(json.dumps(violations, indent=2))
-    assert [v for v in violations if v["impact"] in BLOCKING] == []
-    assert refused == []
+    _axe_and_csp(page, output, name, refused)
 
 
 def test_keyboard_reaches_the_form_with_a_visible_focus(
@@ -227,17 +216,6 @@ def test_keyboard_reaches_the_form_with_a_visible_focus(
         )
         assert outline[0] != "none" and outline[1] >= 2, f"{target}: outline {outline}"
     page.screenshot(path=output / "form-focus.png")
-
-
-def _axe_and_csp(page: Page, output: Path, name: str, refused: list[str]) -> None:
-    results = Axe().run(page).response
-    violations = [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": len(v["nodes"])}
-        for v in results["violations"]
-    ]
-    (output / f"axe-{name}.json").write_text(json.dumps(violations, indent=2))
-    assert [v for v in violations if v["impact"] in BLOCKING] == []
-    assert refused == []
 
 
 STATES = {
