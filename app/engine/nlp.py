@@ -21,6 +21,7 @@ from spacy.attrs import IDX, SENT_START
 from spacy.language import Language
 
 from app import __version__
+from app.engine.chunk_cache import ChunkCache
 from app.engine.factories import LowercaseLemmatizer  # importing registers the factories
 from app.engine.rulebook import RuleSet
 from app.engine.stage_config import ContextConfig
@@ -77,6 +78,7 @@ class NlpEngine:
         if "en" not in pipelines:
             raise ValueError("the English pipeline is required: it reads every other language")
         self.pipelines = pipelines
+        self._chunks = {code: ChunkCache(nlp.tokenizer) for code, nlp in pipelines.items()}
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -105,11 +107,14 @@ class NlpEngine:
             for text, code in zip(texts, codes, strict=True):
                 if read and time.monotonic() >= deadline:
                     break
+                self._chunks[code].warm(text)
                 read.append(_artifacts(self.pipelines[code](text)))
             return read
         out: list[NlpArtifacts | None] = [None] * len(texts)
         for code in dict.fromkeys(codes):
             indices = [i for i, c in enumerate(codes) if c == code]
+            for i in indices:
+                self._chunks[code].warm(texts[i])
             docs = self.pipelines[code].pipe([texts[i] for i in indices])
             for i, doc in zip(indices, docs, strict=True):
                 out[i] = _artifacts(doc)
