@@ -102,6 +102,12 @@ class Settings(BaseSettings):
 
     # Batch screening (app/jobs)
     batch_concurrency: int = Field(32, ge=1, description="Sites checked at once by one worker.")
+    batch_processes: int = Field(
+        0,
+        ge=0,
+        description="Processes that analyse the sites of 'redflags batch': 0 one per usable core, "
+        "1 a thread of the fetching process.",
+    )
     batch_lease: float = Field(
         60.0, gt=0, description="Seconds a claimed site stays reserved without a heartbeat."
     )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from posixpath import splitext
+from typing import Any
 from urllib.parse import urlsplit
 
 from app.extract.document import ExtractionError, extract_document
@@ -83,6 +84,8 @@ def link_score(link: Link) -> int:
 
 
 Progress = Callable[[str], None]
+# ``extract_document``'s signature, awaited: the batch reads entry pages in a worker process.
+Extract = Callable[..., Awaitable[ExtractedPage]]
 
 
 def silent(phase: str) -> None:
@@ -96,6 +99,7 @@ async def crawl_site(
     max_pages: int,
     obey_robots: bool,
     on_progress: Progress | None = None,
+    extract: Extract | None = None,
 ) -> CrawlResult:
     """Fetch ``url`` and up to ``max_pages - 1`` same-site pages it links to.
 
@@ -126,7 +130,7 @@ async def crawl_site(
 
     notes: list[str] = []
     skipped: list[SkippedLink] = []
-    entry_page = _read_entry(entry, settings, notes)
+    entry_page = await _read_entry(entry, settings, notes, extract or _extract_here)
     candidates = _candidates(entry, entry_page.links, skipped) if entry_page else []
     chosen: list[str] = []
     for link_url in candidates:
@@ -173,12 +177,18 @@ def _entry_error(entry: FetchedPage) -> str | None:
     return None if why is None else f"the entry page could not be read: {why}"
 
 
-def _read_entry(entry: FetchedPage, settings: Settings, notes: list[str]) -> ExtractedPage | None:
+async def _extract_here(data: bytes, source: str, **options: Any) -> ExtractedPage:
+    return extract_document(data, source, **options)
+
+
+async def _read_entry(
+    entry: FetchedPage, settings: Settings, notes: list[str], extract: Extract
+) -> ExtractedPage | None:
     content_type = entry.content_type or ""
     if entry.charset:
         content_type += f"; charset={entry.charset}"
     try:
-        return extract_document(
+        return await extract(
             entry.body,
             entry.final_url,
             content_type=content_type or None,

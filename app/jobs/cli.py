@@ -38,6 +38,12 @@ def add_batch_command(commands: Any) -> None:
     )
     batch.add_argument("--max-pages", type=int, default=None, help="pages read per site (8)")
     batch.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="processes analysing the pages (default: one per core; 1: no worker processes)",
+    )
+    batch.add_argument(
         "--report-base-url",
         default=None,
         help="where the job database is served, for report links (default: redflags serve's)",
@@ -49,7 +55,7 @@ def _batch(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: the batch machinery (SQLAlchemy, Alembic, openpyxl) is for this command only.
     from app.jobs.runner import BatchError, BatchOptions, run_cli
 
-    for name in ("concurrency", "max_pages"):
+    for name in ("concurrency", "max_pages", "processes"):
         value = getattr(args, name)
         if value is not None and value < 1:
             print(f"redflags: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
@@ -60,6 +66,7 @@ def _batch(args: argparse.Namespace, settings: Settings) -> int:
         html=args.html,
         concurrency=args.concurrency or settings.batch_concurrency,
         max_pages=args.max_pages,
+        processes=args.processes or settings.batch_processes,
         report_base_url=args.report_base_url or f"http://{settings.host}:{settings.port}",
     )
     try:

@@ -33,6 +33,8 @@ from app.jobs.results import batch_table
 from app.jobs.store import SqlJobQueue
 from app.jobs.summary import render_summary
 from app.jobs.worker import Outcome, Worker, site_checker
+from app.pipeline.process_pool import AnalysisPool, usable_cores
+from app.pipeline.site_analysis import Analyst
 from app.settings import Settings
 from app.storage import make_engine, upgrade
 from app.storage.batch_tables import BatchRow
@@ -55,6 +57,7 @@ class BatchOptions:
     concurrency: int
     max_pages: int | None
     report_base_url: str
+    processes: int = 0  # analysis processes; 0: one per usable core
 
 
 def job_database(output: Path) -> Path:
@@ -88,13 +91,26 @@ def run_cli(opts: BatchOptions, settings: Settings, out: TextIO | None = None) -
             assert start is not None  # the batch was just found or made
             if queue.has_work(batch.id):
                 engine = Engine.from_settings(settings)
+                processes = opts.processes or usable_cores()
+                # Forked before the event loop starts any thread (process_pool's note).
+                pool = AnalysisPool(engine, processes).start() if processes > 1 else None
                 bar = ProgressBar(start, getattr(out, "unfiltered", out))  # draws with \r
                 try:
                     asyncio.run(
-                        run_worker(queue, batch.id, settings, engine, opts.concurrency, bar)
+                        run_worker(
+                            queue,
+                            batch.id,
+                            settings,
+                            engine,
+                            opts.concurrency,
+                            bar,
+                            analyst=pool,
+                        )
                     )
                 finally:
                     bar.close()
+                    if pool is not None:
+                        pool.close()
             if queue.has_work(batch.id):
                 print(
                     "interrupted: run the same command again to check the remaining sites "
@@ -120,6 +136,7 @@ async def run_worker(
     *,
     fetcher: Fetcher | None = None,
     handle_signals: bool = True,
+    analyst: Analyst | None = None,
 ) -> None:
     """Work on one batch until it is finished or a signal (Ctrl-C, SIGTERM) stops it."""
     stop = asyncio.Event()
@@ -139,7 +156,7 @@ async def run_worker(
         registry = await stack.enter_async_context(RegistryClient(settings))
         worker = Worker(
             queue,
-            site_checker(settings, engine, fetcher, registry),
+            site_checker(settings, engine, fetcher, registry, analyst),
             concurrency=concurrency,
             lease=settings.batch_lease,
             site_deadline=settings.check_timeout,

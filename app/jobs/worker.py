@@ -23,6 +23,7 @@ from app.engine.analyzer import Engine
 from app.fetch import Fetcher, UrlRejected
 from app.jobs.queue import Claim, JobQueue
 from app.pipeline.check import SiteCheck, run_check
+from app.pipeline.site_analysis import Analyst
 from app.settings import Settings
 from app.verify import RegistryClient
 
@@ -40,13 +41,25 @@ class Outcome:
 
 
 def site_checker(
-    settings: Settings, engine: Engine, fetcher: Fetcher, registry: RegistryClient | None
+    settings: Settings,
+    engine: Engine,
+    fetcher: Fetcher,
+    registry: RegistryClient | None,
+    analyst: Analyst | None = None,
 ) -> SiteChecker:
-    """``run_check`` as a batch runs it: robots.txt obeyed (``batch=True``)."""
+    """``run_check`` as a batch runs it: robots.txt obeyed (``batch=True``); ``analyst`` to
+    read and analyse pages in worker processes."""
 
     async def check(url: str, max_pages: int | None) -> SiteCheck:
         return await run_check(
-            url, settings, engine, fetcher, registry, max_pages=max_pages, batch=True
+            url,
+            settings,
+            engine,
+            fetcher,
+            registry,
+            max_pages=max_pages,
+            batch=True,
+            analyst=analyst,
         )
 
     return check

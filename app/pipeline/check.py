@@ -16,17 +16,14 @@ import anyio
 from app import __version__
 from app.engine.analyzer import Engine
 from app.engine.types import PageInfo, Report, TrialCheck
-from app.extract.charset import ExtractionError
-from app.extract.document import extract_document
-from app.extract.page import ExtractedPage
-from app.fetch import CrawlResult, FetchedPage, Fetcher, crawl_site, registrable_domain
+from app.fetch import FetchedPage, Fetcher, crawl_site
 from app.fetch.crawl import Progress, silent
+from app.pipeline.site_analysis import AnalysisJob, Analyst, ThreadAnalyst
 from app.settings import Settings
 from app.storage import ReportStore, StoredReport
-from app.verify import RegistryClient, SiteContext, Verification, verify_trials
+from app.verify import RegistryClient, Verification, verify_trials
 
 STUDY_URL = "https://clinicaltrials.gov/study/{}"
-SITE_CATEGORIES = ("cure_claim", "many_conditions")
 
 
 @dataclass(frozen=True)
@@ -55,8 +52,10 @@ async def run_check(
     batch: bool = False,
     explain: bool = False,
     on_progress: Progress | None = None,
+    analyst: Analyst | None = None,
 ) -> SiteCheck:
-    """Crawl, analyse (in a worker thread: it is CPU-bound) and verify registry numbers.
+    """Crawl, analyse (CPU-bound: on worker threads, or where ``analyst`` says, such as worker
+    processes) and verify registry numbers.
 
     Raises ``UrlRejected`` / ``AddressNotAllowed`` for an entry URL that may not be fetched.
     """
@@ -65,27 +64,42 @@ async def run_check(
     deadline = time.monotonic() + settings.site_timeout
     obey = settings.obey_robots_batch if batch else settings.obey_robots_single
     say = on_progress or silent
+    analyst = analyst or ThreadAnalyst(engine)
     crawl = await crawl_site(
-        url, fetcher, max_pages=max_pages or settings.max_pages, obey_robots=obey, on_progress=say
+        url,
+        fetcher,
+        max_pages=max_pages or settings.max_pages,
+        obey_robots=obey,
+        on_progress=say,
+        extract=analyst.extract,
     )
     fetched = crawl.all_pages
     if crawl.entry_error is not None:
         return SiteCheck(_unreadable(url, crawl.entry_error, fetched, engine), fetched)
     readable = [p for p in fetched if p.ok and p.body]
     say(f"analysing {len(readable)} page{'' if len(readable) == 1 else 's'}")
-    # Extraction and analysis are both CPU-bound: one trip to a worker thread for both keeps
-    # the event loop free for other sites' downloads.
-    pages, report, warnings = await anyio.to_thread.run_sync(
-        lambda: _extract_and_analyze(crawl, readable, url, settings, engine, explain, deadline)
+    job = AnalysisJob(
+        url=url,
+        pages=readable,
+        entry_page=crawl.entry_page,
+        notes=crawl.notes,
+        explain=explain,
+        deadline=deadline,
+        max_document_bytes=settings.max_document_bytes,
+        min_words=settings.min_words,
     )
+    # Extraction and analysis are both CPU-bound: one trip off the event loop for both keeps
+    # it free for other sites' downloads.
+    analysis = await analyst.analyse(job)
+    report = analysis.report
     if report is None:
-        reason = warnings[0] if warnings else "no page could be read"
+        reason = analysis.warnings[0] if analysis.warnings else "no page could be read"
         return SiteCheck(_unreadable(url, reason, fetched, engine), fetched)
     report = report.model_copy(update={"pages": _page_infos(report.pages, fetched)})
     ids = [r.id for r in report.identifiers.registry_ids if r.registry == "ClinicalTrials.gov"]
-    if ids and registry is not None:
+    if ids and registry is not None and analysis.context is not None:
         say("asking ClinicalTrials.gov about the trial numbers")
-        verifications = await verify_trials(ids, _site_context(report, pages), registry)
+        verifications = await verify_trials(ids, analysis.context, registry)
         checks = [_trial_check(v) for v in verifications]
         report = engine.add_trial_checks(report, checks)
     return SiteCheck(report, fetched)
@@ -140,56 +154,6 @@ async def check_and_save(
     return result, stored
 
 
-def _extract_and_analyze(
-    crawl: CrawlResult,
-    fetched: list[FetchedPage],
-    url: str,
-    settings: Settings,
-    engine: Engine,
-    explain: bool,
-    deadline: float,
-) -> tuple[list[ExtractedPage], Report | None, list[str]]:
-    pages, warnings = _extract(fetched, settings, crawl.entry_page, deadline)
-    if not pages:
-        return pages, None, warnings
-    report = engine.analyze(
-        pages, url, explain=explain, warnings=warnings + crawl.notes, deadline=deadline
-    )
-    return pages, report, warnings
-
-
-def _extract(
-    fetched: list[FetchedPage],
-    settings: Settings,
-    entry_page: ExtractedPage | None,
-    deadline: float,
-) -> tuple[list[ExtractedPage], list[str]]:
-    pages, warnings = [], []
-    for index, page in enumerate(fetched):
-        if pages and time.monotonic() >= deadline:
-            warnings.append(
-                f"time for the site ran out after reading {index} of {len(fetched)} pages"
-            )
-            break
-        if entry_page is not None and page.final_url == entry_page.source:
-            pages.append(entry_page)  # the crawler has read it already, for its links
-            continue
-        try:
-            pages.append(
-                extract_document(
-                    page.body,
-                    page.final_url,
-                    content_type=page.content_type,
-                    base_url=page.final_url,
-                    max_bytes=settings.max_document_bytes,
-                    min_words=settings.min_words,
-                )
-            )
-        except ExtractionError as exc:
-            warnings.append(f"{page.final_url}: {exc}")
-    return pages, warnings
-
-
 def _page_infos(analysed: list[PageInfo], fetched: list[FetchedPage]) -> list[PageInfo]:
     """Every page the crawler touched, read or not, with its fetch record."""
     by_url = {info.url: info for info in analysed}
@@ -224,26 +188,6 @@ def _unreadable(url: str, reason: str, fetched: list[FetchedPage], engine: Engin
         engine_version=__version__,
         warnings=[reason],
     )
-
-
-def _site_context(report: Report, pages: list[ExtractedPage]) -> SiteContext:
-    """What the site says about itself, to compare with the registry entry."""
-    names = [p.title for p in pages if p.title]
-    names.append(registrable_domain(report.source).split(".")[0])
-    places = [
-        block.text
-        for page in pages
-        for block in page.blocks
-        if block.region in ("footer", "header") or block.kind in ("title", "meta")
-    ]
-    conditions = [
-        ev.match
-        for finding in report.findings
-        if finding.category in SITE_CATEGORIES
-        for ev in finding.evidence
-        if ev.match
-    ]
-    return SiteContext(names=names, places=places[:200], conditions=conditions)
 
 
 def _trial_check(v: Verification) -> TrialCheck:
