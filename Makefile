@@ -43,12 +43,9 @@ train: rules
 quality-real: rules
 	$(BIN)/python -m app.training.quality_real
 
+# Every benchmark, then issue 13's goals table; all figures saved in bench-results/ (git-ignored).
 bench: rules
-	$(BIN)/python bench/engine_bench.py $(CORPUS)
-	$(BIN)/python bench/scaling_bench.py $(CORPUS)
-	$(BIN)/python bench/api_bench.py
-	$(BIN)/python bench/batch_bench.py $(CORPUS)
-	$(BIN)/python bench/cli_bench.py
+	$(BIN)/python bench/goals.py $(CORPUS)
 
 # The browser extension: lint it with Mozilla's web-ext and pack it as a zip for the stores.
 EXT_TOOLS := extension/tools/node_modules/.bin
