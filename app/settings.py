@@ -125,6 +125,13 @@ class Settings(BaseSettings):
     check_concurrency: int = Field(4, ge=1, description="Checks one service process runs at once.")
 
     # HTTP API
+    analyze_threads: int = Field(
+        1,
+        ge=1,
+        description="Pages /api/v1/analyze reads at once in one service process; the others "
+        "wait their turn, first come first served (one process runs one thread of Python at a "
+        "time: more threads only share it, and every page finishes later).",
+    )
     max_analyze_bytes: int = Field(
         2_000_000, gt=0, description="Largest request body /api/v1/analyze accepts (413 above)."
     )

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from functools import partial
 
+import anyio
 from fastapi import APIRouter, Depends
 
-from app.api.deps import EngineDep, SettingsDep, StoreDep, analyze_limit
+from app.api.deps import AnalysisSlotsDep, EngineDep, SettingsDep, StoreDep, analyze_limit
 from app.api.errors import ApiError, error_responses
 from app.api.schemas import AnalyzeRequest, AnalyzeResponse, ReportResponse
+from app.engine.analyzer import Engine
 from app.engine.types import Report
 from app.extract.document import ExtractionError, extract_html, extract_text
 from app.extract.page import ExtractedPage
 from app.fetch import FetchedPage, normalize_url
 from app.settings import Settings
+from app.storage import ReportStore
 
 router = APIRouter(tags=["analyze"])
 
@@ -32,12 +36,24 @@ UNNAMED_SOURCE = "submitted-page"
     responses=error_responses(400, 401, 413, 422, 429),
     summary="Analyse a page the caller already has",
 )
-def analyze(
-    body: AnalyzeRequest, settings: SettingsDep, engine: EngineDep, store: StoreDep
+async def analyze(
+    body: AnalyzeRequest,
+    settings: SettingsDep,
+    engine: EngineDep,
+    store: StoreDep,
+    slots: AnalysisSlotsDep,
 ) -> AnalyzeResponse:
     """Analyse the HTML or text sent (one page). The request body may be at most
     `max_analyze_bytes` (2 MB by default; 413 above)."""
-    # A plain def: extraction and analysis are CPU-bound, so FastAPI runs this in a thread.
+    # CPU-bound: on a thread, queued on the app's analysis slots so that pages are read one
+    # (``analyze_threads``) at a time in arrival order instead of 32 sharing one interpreter.
+    work = partial(_analyze, body, settings, engine, store)
+    return await anyio.to_thread.run_sync(work, limiter=slots)
+
+
+def _analyze(
+    body: AnalyzeRequest, settings: Settings, engine: Engine, store: ReportStore
+) -> AnalyzeResponse:
     url = normalize_url(body.url) if body.url else None  # UrlRejected → 400
     source = url or UNNAMED_SOURCE
     data = (body.html if body.html is not None else body.text or "").encode("utf-8")

@@ -9,6 +9,8 @@ Everything heavy is built once in ``app.service.factory``'s lifespan and kept on
 - ``FetcherDep``   the shared ``Fetcher`` (SSRF-guarded HTTP client)
 - ``RegistryDep``  the shared ClinicalTrials.gov ``RegistryClient``
 - ``StoreDep``     the ``ReportStore`` (blocking SQLAlchemy: same rule as the engine)
+- ``AnalysisSlotsDep`` the ``CapacityLimiter`` that /analyze's threads queue on, first come
+                   first served
 - ``KeyStoreDep``  the ``ApiKeyStore``
 - ``ApiKeyDep``    the caller's ``ApiKey`` from ``X-API-Key``, or ``None`` when none was sent
                    (an unknown or revoked key is answered with 401)
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from anyio import CapacityLimiter
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader
 
@@ -64,6 +67,10 @@ def get_limiter(request: Request) -> SlidingWindowLimiter:
     return request.app.state.limiter
 
 
+def get_analysis_slots(request: Request) -> CapacityLimiter:
+    return request.app.state.analysis_slots
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 FetcherDep = Annotated[Fetcher, Depends(get_fetcher)]
@@ -71,6 +78,7 @@ RegistryDep = Annotated[RegistryClient, Depends(get_registry)]
 StoreDep = Annotated[ReportStore, Depends(get_store)]
 KeyStoreDep = Annotated[ApiKeyStore, Depends(get_key_store)]
 LimiterDep = Annotated[SlidingWindowLimiter, Depends(get_limiter)]
+AnalysisSlotsDep = Annotated[CapacityLimiter, Depends(get_analysis_slots)]
 
 
 def get_batch_queue(request: Request) -> SqlJobQueue:

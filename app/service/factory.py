@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             app.state.store = ReportStore(database)
             app.state.key_store = ApiKeyStore(database)
             app.state.limiter = SlidingWindowLimiter(settings.rate_limit_window)
+            app.state.analysis_slots = anyio.CapacityLimiter(settings.analyze_threads)
             app.state.batch_queue = SqlJobQueue(
                 database, lease=settings.batch_lease, max_attempts=settings.batch_max_attempts
             )
