@@ -30,7 +30,7 @@ from app.engine.term_matcher import TermMatcher
 log = logging.getLogger(__name__)
 
 # Bump when the way rules compile into patterns changes, so saved pipelines are rebuilt.
-PIPELINE_FORMAT = 10
+PIPELINE_FORMAT = 11
 # One pipeline per language with its own tokenizer, lemma table and words; a page in any other
 # language is read by the English one, whose word lists carry a few German words.
 LANGUAGES = ("en", "es")
@@ -154,8 +154,7 @@ def _artifacts(doc: Any, text: str) -> NlpArtifacts:
 def build_pipeline(ruleset: RuleSet, language: str = "en") -> Language:
     """Assemble one language's pipeline from the rule packs and the context rules file."""
     nlp = spacy.blank(language)
-    nlp.add_pipe("sentencizer")
-    nlp.add_pipe("redflags_blocks")
+    nlp.add_pipe("redflags_sentences")
     lemmatizer = nlp.add_pipe("redflags_lemmatizer")
     rule_terms = nlp.add_pipe(
         "redflags_terms", name="rule_terms", config={"spans_key": "candidates"}
