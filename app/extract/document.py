@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from bs4 import BeautifulSoup
-
 from app.extract.charset import (
     Entry,
     ExtractionError,
@@ -21,7 +19,7 @@ from app.extract.charset import (
     read_document,
 )
 from app.extract.page import Block, BlockKind, ExtractedPage
-from app.extract.walker import Walker, is_registry
+from app.extract.walker import Walker, is_registry, parse
 
 __all__ = ["ExtractionError", "decode_document", "extract_document", "extract_html", "extract_text"]
 
@@ -60,7 +58,7 @@ def _from_markup(
 ) -> ExtractedPage:
     walker = Walker(base_url)
     if text.strip():
-        walker.run(BeautifulSoup(text, "lxml"))
+        walker.run(parse(text))
     title = walker.title or walker.meta.get("og:title")
     description = walker.meta.get("description") or walker.meta.get("og:description")
     head: list[tuple[str | None, BlockKind]] = [(title, "title"), (description, "meta")]

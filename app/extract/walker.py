@@ -1,7 +1,9 @@
 """The HTML walk: one iterative pass over the parsed tree that yields blocks of visible text.
 
-Broken or hostile pages can nest thousands of levels deep, where bs4's recursive helpers hit
-Python's recursion limit, so the tree is walked with an explicit stack. Hidden, scripted and
+The tree is lxml's (libxml2 parses and repairs the markup in C): BeautifulSoup, which builds its
+own tree from the same parser's events in Python, took two thirds of extraction and gave the
+same blocks. Broken or hostile pages can nest thousands of levels deep, past Python's recursion
+limit, so the tree is walked with an explicit stack. Hidden, scripted and
 boilerplate parts are dropped; each block keeps its kind (heading, list item, table cell...)
 and its region (main, nav, header, footer, aside); links and JSON-LD prices are collected on
 the way.
@@ -10,12 +12,10 @@ the way.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from bs4 import BeautifulSoup
-from bs4.element import NavigableString, PageElement, Tag
+from lxml import etree
 
 from app.extract.charset import Entry, clean_text
 from app.extract.jsonld import json_ld_prices
@@ -65,8 +65,10 @@ _LINK_SEPARATORS = " |·•/–—-,;:»›"  # left between nav links written a
 _SKIPPED_SCHEMES = ("javascript:", "mailto:", "tel:", "data:")
 
 
-Attrs = Mapping[str, Any]  # a tag's attributes, as bs4 gives them
-StackItem = PageElement | tuple[Tag, bool]  # a node to enter, or (tag, is a block) to leave
+Tag = etree._Element
+Node = Tag | str  # an element, or a run of text between elements
+Attrs = etree._Attrib  # a tag's attributes
+StackItem = Node | tuple[Tag, bool]  # a node to enter, or (tag, is a block) to leave
 
 
 NOTICE_WORDS = 25  # a <noscript> this short is a notice ("enable JavaScript to ...")
@@ -83,24 +85,78 @@ class _Ctx(NamedTuple):
     link: bool  # inside an <a>
 
 
+def parse(markup: str) -> Tag | None:
+    """The document's root element; None when the markup holds no element at all."""
+    # As UTF-8 bytes with the encoding named: lxml refuses a str that carries its own
+    # <?xml encoding?> declaration, and a <meta charset> must not re-decode decoded text.
+    data = markup.encode("utf-8", "surrogatepass")
+    parser = etree.HTMLParser(encoding="utf-8", huge_tree=True)
+    root: Tag | None = etree.fromstring(data, parser)
+    if any(_TOO_DEEP in entry.message for entry in parser.error_log):
+        # libxml2's tree stops at 2,048 levels and drops what lies deeper, which a hostile
+        # page could use to hide its text: build this one from the parser's events instead.
+        events = etree.HTMLParser(target=_Builder(), encoding="utf-8", huge_tree=True)
+        root = etree.fromstring(data, events)
+    return root
+
+
+_TOO_DEEP = "Excessive depth"
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][\w.-]*")
+
+
+class _Builder(etree.TreeBuilder):
+    """lxml's TreeBuilder, leaving out attribute names it refuses (``@click``, ``:href``)."""
+
+    def start(self, tag: str | bytes, attrib: dict[str | bytes, str | bytes]) -> Any:
+        kept = {k: v for k, v in attrib.items() if _ATTRIBUTE_NAME.fullmatch(str(k))}
+        return super().start(tag, kept)
+
+
+def _children(tag: Tag) -> list[Node]:
+    """An element's content in document order: its text, then each child and the text after
+    it. Comments and processing instructions are left out, the text after them kept."""
+    nodes: list[Node] = [tag.text] if tag.text else []
+    for child in tag:
+        if isinstance(child.tag, str):
+            nodes.append(child)
+        if child.tail:
+            nodes.append(child.tail)
+    return nodes
+
+
+def _strings(nodes: list[Node]) -> list[str]:
+    """Every run of text in ``nodes`` and below, in document order."""
+    out: list[str] = []
+    stack = list(reversed(nodes))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            out.append(node)
+        else:
+            stack.extend(reversed(_children(node)))
+    return out
+
+
 def _string(value: object) -> str | None:
-    """An attribute that holds one string (``href``); bs4 gives lists only for ``class``-like."""
     return value if isinstance(value, str) else None
 
 
-def _noscript_children(children: list[PageElement]) -> list[PageElement]:
+def _noscript_children(children: list[Node]) -> list[Node]:
     """Some parsers keep ``<noscript>`` as raw text; its markup is the page's no-JS fallback."""
-    texts = [c for c in children if type(c) is NavigableString]
+    texts = [c for c in children if isinstance(c, str)]
     if len(texts) < len(children) or not any("<" in c for c in texts):
         return children
-    fragment = BeautifulSoup("".join(texts), "lxml")
-    return (fragment.body or fragment).contents
+    fragment = parse("".join(texts))
+    if fragment is None:
+        return []
+    body = fragment.find("body")
+    return _children(body if body is not None else fragment)
 
 
-def _is_notice(children: list[PageElement]) -> bool:
+def _is_notice(children: list[Node]) -> bool:
     """A <noscript> that only says to turn JavaScript on (a few words), as opposed to the no-JS
     version of the page, which is read like the rest of it."""
-    words = sum(len(c.get_text(" ").split()) for c in children)
+    words = sum(len(text.split()) for text in _strings(children))
     return words <= NOTICE_WORDS
 
 
@@ -112,8 +168,8 @@ def _is_hidden(attrs: Attrs) -> bool:
 
 
 def _class_and_id(attrs: Attrs) -> str:
-    cls = attrs.get("class") or ""
-    return f"{' '.join(cls) if isinstance(cls, list) else cls} {attrs.get('id') or ''}"
+    classes = " ".join(str(attrs.get("class") or "").split())
+    return f"{classes} {attrs.get('id') or ''}"
 
 
 def _region(name: str, attrs: Attrs, ctx: _Ctx) -> Region:
@@ -137,7 +193,7 @@ def _region(name: str, attrs: Attrs, ctx: _Ctx) -> Region:
 
 
 def _simple_row(tr: Tag) -> bool:
-    return not any(el.name in _ROW_BREAKERS for el in tr.descendants if isinstance(el, Tag))
+    return not any(el.tag in _ROW_BREAKERS for el in tr.iterdescendants())
 
 
 def is_registry(href: str) -> bool:
@@ -197,10 +253,10 @@ class Walker:
         self.links.append(Link(urljoin(self.base, href) if self.base else href, text))
 
     def _head_tag(self, tag: Tag, attrs: Attrs) -> None:
-        name = tag.name
+        name = tag.tag
         if name == "title":
             if self.title is None:
-                self.title = clean_text("".join(tag.strings)) or None
+                self.title = clean_text("".join(_strings(_children(tag)))) or None
         elif name == "meta":
             key = str(attrs.get("name") or attrs.get("property") or "").lower()
             content = clean_text(str(attrs.get("content") or ""))
@@ -212,27 +268,30 @@ class Walker:
                 self.base = new
 
     def _dropped(self, tag: Tag, attrs: Attrs) -> None:
-        if tag.name == "script":
+        if tag.tag == "script":
             if "ld+json" in str(attrs.get("type") or "").lower():
-                self.prices.extend(json_ld_prices("".join(tag.strings)))
-        elif tag.name not in _DROPPED:  # hidden element: its links are still links
-            for a in [tag] if tag.name == "a" else tag.find_all("a", href=True):
-                self._add_link(_string(a.get("href")), clean_text(a.get_text()))
+                self.prices.extend(json_ld_prices("".join(_strings(_children(tag)))))
+        elif tag.tag not in _DROPPED:  # hidden element: its links are still links
+            links = [tag] if tag.tag == "a" else tag.iterdescendants("a")
+            for a in links:
+                if "href" in a.attrib:
+                    text = "".join(_strings(_children(a)))
+                    self._add_link(_string(a.get("href")), clean_text(text))
 
-    def run(self, root: BeautifulSoup) -> None:
-        stack: list[StackItem] = list(reversed(root.contents))
+    def run(self, root: Tag | None) -> None:
+        stack: list[StackItem] = [root] if root is not None else []
         while stack:
             node = stack.pop()
-            if type(node) is tuple:
+            if isinstance(node, tuple):
                 self._leave(*node)
-            elif isinstance(node, Tag):
-                self._enter(node, stack)
-            elif type(node) is NavigableString:  # not comments, doctypes or CDATA
+            elif isinstance(node, str):
                 self._add_text(node)
+            else:
+                self._enter(node, stack)
         self._flush()
 
     def _enter(self, tag: Tag, stack: list[StackItem]) -> None:
-        name, attrs = tag.name, tag.attrs
+        name, attrs = tag.tag, tag.attrib
         if name in ("title", "meta", "base"):
             self._head_tag(tag, attrs)
             return
@@ -258,7 +317,9 @@ class Walker:
             return
         if name == "html":
             self.lang = str(attrs.get("lang") or attrs.get("xml:lang") or "").strip() or None
-        children = _noscript_children(tag.contents) if name == "noscript" else tag.contents
+        children = _children(tag)
+        if name == "noscript":
+            children = _noscript_children(children)
         kind = _BLOCK_KIND.get(name)
         if ctx.row:
             if kind or name in _CONTAINERS:
@@ -310,6 +371,6 @@ class Walker:
         if block:
             self._flush()
         self.ctx.pop()
-        if tag.name == "a" and self.link_parts is not None:
+        if tag.tag == "a" and self.link_parts is not None:
             self._add_link(self.link_href, clean_text("".join(self.link_parts)))
             self.link_href, self.link_parts = None, None

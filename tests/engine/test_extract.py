@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 
 from app.extract.document import (
     ExtractionError,
@@ -19,7 +18,7 @@ from app.extract.document import (
     extract_text,
 )
 from app.extract.page import ExtractedPage
-from app.extract.walker import Walker
+from app.extract.walker import Walker, parse
 
 CORPUS = Path(
     os.environ.get("REDFLAGS_CORPUS")
@@ -263,10 +262,11 @@ def test_noscript_in_head_and_noscript_kept_as_raw_text():
     page = extract_html("<head><noscript><p>Head fallback words.</p></noscript></head>", "n")
     assert _kinds(page) == [("paragraph", "Head fallback words.")]
     # Parsers built on older libxml2 versions keep <noscript> content as one raw string.
-    soup = BeautifulSoup("<body><noscript>x</noscript></body>", "lxml")
-    soup.noscript.string = "<h2>Raw fallback</h2><p>Still <b>readable</b>.</p>"
+    root = parse("<body><noscript>x</noscript></body>")
+    assert root is not None
+    root.find(".//noscript").text = "<h2>Raw fallback</h2><p>Still <b>readable</b>.</p>"
     walker = Walker(None)
-    walker.run(soup)
+    walker.run(root)
     # Read, and as a few words only: a notice, in a region of its own that no rule reads.
     assert walker.entries == [
         ("Raw fallback", "heading", "noscript"),
@@ -422,6 +422,22 @@ def test_str_input_is_cut_at_max_bytes_too():
 def test_deep_nesting_does_not_recurse(html):
     page = extract_html(html, "deep.html")
     assert "deep words" in page.text
+
+
+def test_a_page_too_deep_for_libxml2s_tree_keeps_its_attributes_and_links():
+    # Past 2,048 levels the tree is built from the parser's events; attribute names that lxml
+    # refuses there (Vue's @click and :href) are left out, the rest of the page is read.
+    html = (
+        '<html lang="es"><body><nav @click="go()"><a :href="x" href="/precios">Precios</a></nav>'
+        + "<div>" * 3_000
+        + "<p>Células madre para la rodilla.</p>"
+        + "</div>" * 3_000
+        + "</body></html>"
+    )
+    page = extract_html(html, "deep.html", base_url="https://clinica.example/")
+    assert page.lang == "es"
+    assert ("paragraph", "Células madre para la rodilla.") in _kinds(page)
+    assert [link.href for link in page.links] == ["https://clinica.example/precios"]
 
 
 def test_invalid_utf8_is_replaced_with_a_warning():
