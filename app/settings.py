@@ -125,6 +125,14 @@ class Settings(BaseSettings):
     check_concurrency: int = Field(4, ge=1, description="Checks one service process runs at once.")
 
     # HTTP API
+    analysis_processes: int = Field(
+        0,
+        ge=0,
+        description="Processes each service process forks to read and analyse pages (the "
+        "API, checks, batches): 0 or 1 none, pages are analysed on threads of the service "
+        "process; 2 or more use that many cores. Forked once the engine is loaded, they share "
+        "it.",
+    )
     analyze_threads: int = Field(
         1,
         ge=1,

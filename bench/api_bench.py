@@ -7,7 +7,8 @@ and errors, against the CPU-bound limit measured in the same run: the engine (ex
 analysis) on the same page in this process, times the usable cores. Goals (issue 13): 0 errors,
 throughput >= 0.9 x the limit, p99 <= 1.2 x (clients / limit).
 
-    python bench/api_bench.py [--clients 32] [--seconds 20] [--workers 2] [--json-out FILE]
+    python bench/api_bench.py [--clients 32] [--seconds 20] [--workers 1] [--processes N]
+        [--json-out FILE]
 """
 
 from __future__ import annotations
@@ -61,11 +62,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, workers: int, data_dir: str) -> subprocess.Popen[bytes]:
+def start_server(port: int, workers: int, processes: int, data_dir: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "REDFLAGS_DATA_DIR": data_dir,
         "REDFLAGS_ANALYZE_LIMIT_ANONYMOUS": "1000000000",
+        "REDFLAGS_ANALYSIS_PROCESSES": str(processes),
     }
     env.pop("REDFLAGS_DATABASE_URL", None)
     command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
@@ -132,7 +134,13 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20.0, help="load duration cap")
     parser.add_argument("--requests", type=int, default=5_000, help="request count cap")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="analysis processes per worker (default: the cores; 1: threads of the worker)",
+    )
     parser.add_argument("--words", type=int, default=3_000)
     parser.add_argument("--json-out", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
@@ -144,7 +152,7 @@ def main() -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="redflags-bench-") as data_dir:
-        server = start_server(port, args.workers, data_dir)
+        server = start_server(port, args.workers, args.processes, data_dir)
         try:
             wait_ready(base, server)
             asyncio.run(run_load(base, payload, 4, 60, 20))  # warm-up: threads, caches
@@ -161,6 +169,7 @@ def main() -> int:
         "words": len(html.split()),
         "clients": args.clients,
         "workers": args.workers,
+        "processes": args.processes,
         "ok": done,
         "errors": len(errors),
         "seconds": elapsed,
@@ -176,7 +185,8 @@ def main() -> int:
         args.json_out.write_text(json.dumps(figures), encoding="utf-8")
     print(
         f"api bench: POST /api/v1/analyze, {figures['words']:,}-word page "
-        f"({len(html.encode()):,} bytes), {args.clients} clients, {args.workers} worker(s)"
+        f"({len(html.encode()):,} bytes), {args.clients} clients, {args.workers} worker(s) "
+        f"with {args.processes} analysis process(es) each"
     )
     print(f"  requests: {done} ok, {len(errors)} errors in {elapsed:.1f} s")
     print(

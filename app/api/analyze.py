@@ -13,16 +13,13 @@ from functools import partial
 import anyio
 from fastapi import APIRouter, Depends
 
-from app.api.deps import AnalysisSlotsDep, EngineDep, SettingsDep, StoreDep, analyze_limit
+from app.api.deps import AnalystDep, SettingsDep, StoreDep, analyze_limit
 from app.api.errors import ApiError, error_responses
 from app.api.schemas import AnalyzeRequest, AnalyzeResponse, ReportResponse
 from app.engine.analyzer import Engine
 from app.engine.types import Report
 from app.extract.document import ExtractionError, extract_html, extract_text
-from app.extract.page import ExtractedPage
 from app.fetch import FetchedPage, normalize_url
-from app.settings import Settings
-from app.storage import ReportStore
 
 router = APIRouter(tags=["analyze"])
 
@@ -37,57 +34,58 @@ UNNAMED_SOURCE = "submitted-page"
     summary="Analyse a page the caller already has",
 )
 async def analyze(
-    body: AnalyzeRequest,
-    settings: SettingsDep,
-    engine: EngineDep,
-    store: StoreDep,
-    slots: AnalysisSlotsDep,
+    body: AnalyzeRequest, settings: SettingsDep, store: StoreDep, analyst: AnalystDep
 ) -> AnalyzeResponse:
     """Analyse the HTML or text sent (one page). The request body may be at most
     `max_analyze_bytes` (2 MB by default; 413 above)."""
-    # CPU-bound: on a thread, queued on the app's analysis slots so that pages are read one
-    # (``analyze_threads``) at a time in arrival order instead of 32 sharing one interpreter.
-    work = partial(_analyze, body, settings, engine, store)
-    return await anyio.to_thread.run_sync(work, limiter=slots)
-
-
-def _analyze(
-    body: AnalyzeRequest, settings: Settings, engine: Engine, store: ReportStore
-) -> AnalyzeResponse:
     url = normalize_url(body.url) if body.url else None  # UrlRejected → 400
     source = url or UNNAMED_SOURCE
-    data = (body.html if body.html is not None else body.text or "").encode("utf-8")
-    page = _extract(data, source, url, is_html=body.html is not None, settings=settings)
-    report = engine.analyze([page], source, explain=body.explain)
-    if not body.store:
-        return AnalyzeResponse(id=None, stored=False, report=report)
-    submitted = _submitted_page(data, source, is_html=body.html is not None)
-    report = _with_page_record(report, submitted)
-    stored = store.save(report, kind="analyze", input_url=url, fetched=[submitted])
-    links = ReportResponse.of(stored).links
-    return AnalyzeResponse(id=stored.id, stored=True, links=links, report=stored.report)
-
-
-def _extract(
-    data: bytes, source: str, url: str | None, *, is_html: bool, settings: Settings
-) -> ExtractedPage:
+    is_html = body.html is not None
+    data = (body.html if is_html else body.text or "").encode("utf-8")
+    limits = (settings.max_analyze_bytes, settings.min_words)
     try:
-        if is_html:
-            return extract_html(
-                data,
-                source,
-                base_url=url,
-                declared_charset="utf-8",
-                max_bytes=settings.max_analyze_bytes,
-                min_words=settings.min_words,
-            )
-        return extract_text(
-            data, source, max_bytes=settings.max_analyze_bytes, min_words=settings.min_words
+        # CPU-bound: where the analyst says (worker processes, or threads taking turns).
+        report = await analyst.run(
+            read_and_analyze, data, source, url, is_html, limits, body.explain
         )
     except ExtractionError as exc:
         raise ApiError(
             422, "unreadable_content", f"The content could not be read: {exc}."
         ) from None
+    if not body.store:
+        return AnalyzeResponse(id=None, stored=False, report=report)
+    submitted = _submitted_page(data, source, is_html=is_html)
+    report = _with_page_record(report, submitted)
+    save = partial(store.save, report, kind="analyze", input_url=url, fetched=[submitted])
+    stored = await anyio.to_thread.run_sync(save)  # blocking SQLAlchemy stays off the loop
+    links = ReportResponse.of(stored).links
+    return AnalyzeResponse(id=stored.id, stored=True, links=links, report=stored.report)
+
+
+def read_and_analyze(
+    engine: Engine,
+    data: bytes,
+    source: str,
+    url: str | None,
+    is_html: bool,
+    limits: tuple[int, int],
+    explain: bool,
+) -> Report:
+    """Extract the submitted content and analyse it (``limits``: max bytes, min words); raises
+    ``ExtractionError`` for content that cannot be read."""
+    max_bytes, min_words = limits
+    if is_html:
+        page = extract_html(
+            data,
+            source,
+            base_url=url,
+            declared_charset="utf-8",
+            max_bytes=max_bytes,
+            min_words=min_words,
+        )
+    else:
+        page = extract_text(data, source, max_bytes=max_bytes, min_words=min_words)
+    return engine.analyze([page], source, explain=explain)
 
 
 def _submitted_page(data: bytes, source: str, *, is_html: bool) -> FetchedPage:

@@ -9,8 +9,8 @@ Everything heavy is built once in ``app.service.factory``'s lifespan and kept on
 - ``FetcherDep``   the shared ``Fetcher`` (SSRF-guarded HTTP client)
 - ``RegistryDep``  the shared ClinicalTrials.gov ``RegistryClient``
 - ``StoreDep``     the ``ReportStore`` (blocking SQLAlchemy: same rule as the engine)
-- ``AnalysisSlotsDep`` the ``CapacityLimiter`` that /analyze's threads queue on, first come
-                   first served
+- ``AnalystDep``   where pages are read and analysed (worker processes, or threads that
+                   take turns)
 - ``KeyStoreDep``  the ``ApiKeyStore``
 - ``ApiKeyDep``    the caller's ``ApiKey`` from ``X-API-Key``, or ``None`` when none was sent
                    (an unknown or revoked key is answered with 401)
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from anyio import CapacityLimiter
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader
 
@@ -34,6 +33,7 @@ from app.fetch import Fetcher
 from app.jobs.checks import CheckJobs, CheckRunner
 from app.jobs.service import BackgroundWorker
 from app.jobs.store import SqlJobQueue
+from app.pipeline.site_analysis import Analyst
 from app.settings import Settings
 from app.storage import ApiKey, ApiKeyStore, ReportStore
 from app.verify import RegistryClient
@@ -67,8 +67,8 @@ def get_limiter(request: Request) -> SlidingWindowLimiter:
     return request.app.state.limiter
 
 
-def get_analysis_slots(request: Request) -> CapacityLimiter:
-    return request.app.state.analysis_slots
+def get_analyst(request: Request) -> Analyst:
+    return request.app.state.analyst
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
@@ -78,7 +78,7 @@ RegistryDep = Annotated[RegistryClient, Depends(get_registry)]
 StoreDep = Annotated[ReportStore, Depends(get_store)]
 KeyStoreDep = Annotated[ApiKeyStore, Depends(get_key_store)]
 LimiterDep = Annotated[SlidingWindowLimiter, Depends(get_limiter)]
-AnalysisSlotsDep = Annotated[CapacityLimiter, Depends(get_analysis_slots)]
+AnalystDep = Annotated[Analyst, Depends(get_analyst)]
 
 
 def get_batch_queue(request: Request) -> SqlJobQueue:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from app.settings import Settings
+from app.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from app.storage import ApiKeyStore
@@ -19,6 +20,11 @@ def add_service_commands(commands: Any) -> None:
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument(
         "--workers", type=int, help="worker processes (default REDFLAGS_WORKERS or 1)"
+    )
+    serve.add_argument(
+        "--processes",
+        type=int,
+        help="analysis processes per worker (default REDFLAGS_ANALYSIS_PROCESSES or 0: threads)",
     )
     serve.set_defaults(handler=_serve)
 
@@ -42,6 +48,13 @@ def add_service_commands(commands: Any) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn  # only this command needs it
 
+    if args.processes is not None:
+        if args.processes < 0:
+            print("redflags: --processes must be 0 or more", file=sys.stderr)
+            return 2
+        # The app is built by uvicorn (in each worker) from the environment's settings.
+        os.environ["REDFLAGS_ANALYSIS_PROCESSES"] = str(args.processes)
+        get_settings.cache_clear()
     # Migrate once here, before the workers start, so they never race to do it.
     _db_upgrade(args, settings)
     uvicorn.run(

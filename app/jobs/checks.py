@@ -26,6 +26,7 @@ from app.engine.analyzer import Engine
 from app.fetch import AddressNotAllowed, Fetcher, UrlRejected
 from app.jobs.worker import worker_is_dead, worker_name
 from app.pipeline.check import check_and_save, timeout_message
+from app.pipeline.site_analysis import Analyst
 from app.settings import Settings
 from app.storage import ReportStore
 from app.storage.check_tables import CheckJobRow, CheckState
@@ -208,6 +209,7 @@ class CheckRunner:
         store: ReportStore,
         *,
         concurrency: int = 4,
+        analyst: Analyst | None = None,
     ) -> None:
         self.jobs = jobs
         self.settings = settings
@@ -215,6 +217,7 @@ class CheckRunner:
         self.fetcher = fetcher
         self.registry = registry
         self.store = store
+        self.analyst = analyst
         self.worker = worker_name()
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
@@ -282,6 +285,7 @@ class CheckRunner:
                 explain=job.explain,
                 report_id=job.id,
                 on_progress=say,
+                analyst=self.analyst,
             )
         except TimeoutError:
             message = timeout_message(self.settings.check_timeout)

@@ -21,6 +21,7 @@ from app.engine.analyzer import Engine
 from app.fetch import Fetcher
 from app.jobs.store import SqlJobQueue
 from app.jobs.worker import Worker, site_checker
+from app.pipeline.site_analysis import Analyst
 from app.settings import Settings
 from app.verify import RegistryClient
 
@@ -32,9 +33,16 @@ POLL = 2.0  # seconds between looks for new work when nobody wakes the worker
 class BackgroundWorker:
     """``with BackgroundWorker(...) as worker:`` runs it; ``worker.wake()`` after enqueueing."""
 
-    def __init__(self, settings: Settings, engine: Engine, database: sqlalchemy.Engine) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        database: sqlalchemy.Engine,
+        analyst: Analyst | None = None,
+    ) -> None:
         self.settings = settings
         self.engine = engine
+        self.analyst = analyst
         self.queue = SqlJobQueue(
             database, lease=settings.batch_lease, max_attempts=settings.batch_max_attempts
         )
@@ -84,7 +92,7 @@ class BackgroundWorker:
         async with Fetcher(settings) as fetcher, RegistryClient(settings) as registry:
             self._worker = Worker(
                 self.queue,
-                site_checker(settings, self.engine, fetcher, registry),
+                site_checker(settings, self.engine, fetcher, registry, self.analyst),
                 concurrency=settings.batch_concurrency,
                 lease=settings.batch_lease,
                 site_deadline=settings.check_timeout,

@@ -126,6 +126,7 @@ async def check_and_save(
     explain: bool = False,
     report_id: str | None = None,
     on_progress: Progress | None = None,
+    analyst: Analyst | None = None,
 ) -> tuple[SiteCheck, StoredReport]:
     """A person's check, as the API and the patient's page run it: ``run_check`` within
     ``check_timeout`` (TimeoutError beyond it), then the report and its pages stored (an
@@ -141,6 +142,7 @@ async def check_and_save(
             max_pages=max_pages,
             explain=explain,
             on_progress=on_progress,
+            analyst=analyst,
         )
     save = partial(
         store.save,

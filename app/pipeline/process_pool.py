@@ -27,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from app.engine.analyzer import Engine
 from app.extract.document import extract_document
@@ -35,6 +35,7 @@ from app.extract.page import ExtractedPage
 from app.pipeline.site_analysis import AnalysisJob, SiteAnalysis, analyse_site
 
 log = logging.getLogger("redflags.pipeline")
+P = ParamSpec("P")
 T = TypeVar("T")
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -96,7 +97,10 @@ class AnalysisPool:
         return await self._run(partial(extract_document, data, source, **options))
 
     async def analyse(self, job: AnalysisJob) -> SiteAnalysis:
-        return await self._run(partial(_analyse_here, job))
+        return await self.run(analyse_site, job)
+
+    async def run(self, work: Callable[Concatenate[Engine, P], T], *args: P.args) -> T:
+        return await self._run(partial(_with_engine, work, *args))
 
     async def _run(self, call: Callable[[], T]) -> T:
         if self._pool is None:
@@ -125,6 +129,6 @@ def _adopt(engine: Engine, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _analyse_here(job: AnalysisJob) -> SiteAnalysis:
+def _with_engine(work: Callable[..., T], *args: Any) -> T:
     assert _engine is not None, "runs only in a worker started by AnalysisPool"
-    return analyse_site(job, _engine)
+    return work(_engine, *args)

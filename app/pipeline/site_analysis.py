@@ -8,9 +8,10 @@ same function runs on a worker thread (the API, one site at a time) or in a work
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import anyio
 
@@ -23,6 +24,8 @@ from app.fetch import FetchedPage, registrable_domain
 from app.verify import SiteContext
 
 SITE_CATEGORIES = ("cure_claim", "many_conditions")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,29 +50,40 @@ class SiteAnalysis:
 
 
 class Analyst(Protocol):
-    """Where a check's CPU-bound work runs: reading pages and analysing a site."""
+    """Where CPU-bound work runs: reading pages and analysing them."""
+
+    async def run(self, work: Callable[Concatenate[Engine, P], T], *args: P.args) -> T:
+        """``work(engine, *args)``; ``work`` is a module-level function, its arguments and
+        result plain data (they may cross to another process)."""
 
     async def extract(self, data: bytes, source: str, **options: Any) -> ExtractedPage:
         """``extract_document(data, source, **options)``."""
 
     async def analyse(self, job: AnalysisJob) -> SiteAnalysis:
-        """``analyse_site(job, engine)``."""
+        """``analyse_site(engine, job)``."""
 
 
 class ThreadAnalyst:
-    """On worker threads of this process: the event loop stays free; one core in all."""
+    """On worker threads of this process: the event loop stays free; one core in all.
+    ``limiter``: how many may run at once (anyio's default pool of 40 when None)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, limiter: anyio.CapacityLimiter | None = None) -> None:
         self.engine = engine
+        self.limiter = limiter
+
+    async def run(self, work: Callable[Concatenate[Engine, P], T], *args: P.args) -> T:
+        call = partial(work, self.engine, *args)
+        return await anyio.to_thread.run_sync(call, limiter=self.limiter)
 
     async def extract(self, data: bytes, source: str, **options: Any) -> ExtractedPage:
-        return await anyio.to_thread.run_sync(partial(extract_document, data, source, **options))
+        call = partial(extract_document, data, source, **options)
+        return await anyio.to_thread.run_sync(call, limiter=self.limiter)
 
     async def analyse(self, job: AnalysisJob) -> SiteAnalysis:
-        return await anyio.to_thread.run_sync(analyse_site, job, self.engine)
+        return await self.run(analyse_site, job)
 
 
-def analyse_site(job: AnalysisJob, engine: Engine) -> SiteAnalysis:
+def analyse_site(engine: Engine, job: AnalysisJob) -> SiteAnalysis:
     pages, warnings = _extract(job)
     if not pages:
         return SiteAnalysis(None, warnings, None)

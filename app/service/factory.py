@@ -25,6 +25,8 @@ from app.fetch import Fetcher
 from app.jobs.checks import CheckJobs, CheckRunner
 from app.jobs.service import BackgroundWorker
 from app.jobs.store import SqlJobQueue
+from app.pipeline.process_pool import AnalysisPool
+from app.pipeline.site_analysis import Analyst, ThreadAnalyst
 from app.settings import Settings, get_settings
 from app.storage import ApiKeyStore, ReportStore, make_engine, upgrade
 from app.verify import RegistryClient
@@ -66,7 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             app.state.store = ReportStore(database)
             app.state.key_store = ApiKeyStore(database)
             app.state.limiter = SlidingWindowLimiter(settings.rate_limit_window)
-            app.state.analysis_slots = anyio.CapacityLimiter(settings.analyze_threads)
+            app.state.analyst = _analyst(app.state.engine, settings, stack)
             app.state.batch_queue = SqlJobQueue(
                 database, lease=settings.batch_lease, max_attempts=settings.batch_max_attempts
             )
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                     app.state.registry,
                     app.state.store,
                     concurrency=settings.check_concurrency,
+                    analyst=app.state.analyst,
                 )
                 app.state.check_runner = runner
                 task = asyncio.create_task(runner.run(), name="check-runner")
@@ -88,7 +91,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             app.state.batch_worker = None
             if settings.batch_worker:  # checks queued batches in this process, off the loop
                 app.state.batch_worker = stack.enter_context(
-                    BackgroundWorker(settings, app.state.engine, database)
+                    BackgroundWorker(settings, app.state.engine, database, app.state.analyst)
                 )
             yield
 
@@ -113,6 +116,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(PathCors, settings=settings)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _analyst(engine: Engine, settings: Settings, stack: AsyncExitStack) -> Analyst:
+    """Where the service's pages are read and analysed: worker processes forked now, or
+    threads of this process, ``analyze_threads`` at a time, first come first served (one
+    process runs one thread of Python at a time: more would only share it)."""
+    if settings.analysis_processes > 1:
+        return stack.enter_context(AnalysisPool(engine, settings.analysis_processes))
+    return ThreadAnalyst(engine, anyio.CapacityLimiter(settings.analyze_threads))
 
 
 async def _stop(task: asyncio.Task[None]) -> None:

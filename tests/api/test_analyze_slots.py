@@ -49,3 +49,21 @@ def test_pages_are_read_at_most_analyze_threads_at_a_time(
     assert counting.most <= threads
     if threads > 1:
         assert counting.most > 1  # the setting is what limits, not something else
+
+
+def test_with_analysis_processes_the_api_answers_as_on_threads(
+    make_client: Callable[..., TestClient],
+) -> None:
+    page = {**PAGE, "explain": True}
+    on_threads = make_client().post("/api/v1/analyze", json=page)
+    pooled = make_client(analysis_processes=2)
+    in_processes = pooled.post("/api/v1/analyze", json=page)
+    assert in_processes.status_code == on_threads.status_code == 200
+    assert in_processes.json() == on_threads.json()
+    stored = pooled.post("/api/v1/analyze", json={**page, "store": True})
+    assert stored.status_code == 200 and stored.json()["stored"] is True
+    assert pooled.get(stored.json()["links"]["api"]).status_code == 200
+    # An error raised in a worker process is answered like one raised here.
+    unreadable = pooled.post("/api/v1/analyze", json={"text": "\x00" * 10})
+    assert unreadable.status_code == 422
+    assert unreadable.json()["error"]["code"] == "unreadable_content"
