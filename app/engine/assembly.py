@@ -99,6 +99,8 @@ class Assembler:
                     self.pagetype, types.results[best], text, spans, limit
                 )
             ]
+            if not evidence:  # no sentence of the page says it sells (an empty page): no sign
+                continue
             weight = rule.weight * probability
             adjustment = Adjustment(
                 modifier="page_type",

@@ -7,6 +7,7 @@ import pytest
 from app.engine.scoring import Scorer
 from app.engine.stage_config import ScoringConfig
 from app.engine.types import Finding
+from app.extract.document import extract_document
 
 CONFIG = {
     "decay": 0.5,
@@ -91,3 +92,12 @@ def test_report_arithmetic_is_visible(engine, corpus) -> None:
     total = sum(f.contribution for f in report.findings)
     assert abs(report.score - max(0, min(100, total))) <= 1  # contributions are rounded
     assert all(f.evidence for f in report.findings), "a finding without evidence is a bug"
+
+
+@pytest.mark.parametrize("content", [b"", b"   \n\n ", b"<html><body></body></html>"])
+def test_a_page_with_no_text_has_no_findings(engine, content: bytes) -> None:
+    # The page-type model still gives an empty page probabilities (its intercepts); without a
+    # sentence to show, selling is not a sign, so nothing may be scored.
+    page = extract_document(content, "empty", content_type="text/html" if content else None)
+    report = engine.analyze([page], "empty")
+    assert report.findings == [] and not report.score
