@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _analyze(args: argparse.Namespace, settings: Settings) -> int:
-    engine = Engine.from_settings(settings)
+    engine = Engine.from_settings(settings, lazy=True)
     failed = False
     for path in args.paths:
         try:

@@ -78,20 +78,23 @@ class Engine:
         pagetype_dir: Path,
         *,
         max_text_chars: int = 1_000_000,
+        lazy: bool = False,
     ) -> Engine:
-        """Load rules, pipeline and page-type model; a missing model raises ModelMissingError."""
+        """Load rules, pipeline and page-type model; a missing model raises ModelMissingError.
+        ``lazy``: load a language's pipeline when a page first needs it (one-off commands)."""
         ruleset = load_rules(rules_dir)
         pagetype = PageTypeModel.load(pagetype_dir)
-        nlp = load_or_build(ruleset, models_dir)
+        nlp = load_or_build(ruleset, models_dir, lazy=lazy)
         return cls(ruleset, nlp, pagetype, max_text_chars=max_text_chars)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Engine:
+    def from_settings(cls, settings: Settings, *, lazy: bool = False) -> Engine:
         return cls.load(
             settings.rules_dir,
             settings.models_dir,
             settings.pagetype_dir,
             max_text_chars=settings.max_text_chars,
+            lazy=lazy,
         )
 
     # -- the whole analysis ---------------------------------------------------------------------

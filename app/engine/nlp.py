@@ -9,8 +9,9 @@ from __future__ import annotations
 import bisect
 import json
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,25 +72,55 @@ class NlpArtifacts:
     token_starts: tuple[int, ...]  # character offset of every token, for mapping regex hits
 
 
+class Pipelines(dict[str, Language]):
+    """The pipelines by language; with ``load``, one not loaded yet is loaded the first time it
+    is asked for (``redflags analyze`` of an English page never pays for the Spanish one)."""
+
+    def __init__(
+        self, loaded: dict[str, Language], load: Callable[[str], Language] | None = None
+    ) -> None:
+        super().__init__(loaded)
+        self._load = load
+        self._lock = threading.Lock()
+
+    def __missing__(self, code: str) -> Language:
+        if self._load is None or code not in LANGUAGES:
+            raise KeyError(code)
+        with self._lock:
+            if code not in self:
+                self[code] = self._load(code)
+            return dict.__getitem__(self, code)
+
+
 class NlpEngine:
     """Runs each text through its language's pipeline and turns each Doc into artifacts."""
 
     def __init__(self, pipelines: dict[str, Language]) -> None:
         if "en" not in pipelines:
             raise ValueError("the English pipeline is required: it reads every other language")
-        self.pipelines = pipelines
-        self._chunks = {code: ChunkCache(nlp.tokenizer) for code, nlp in pipelines.items()}
+        self.pipelines = pipelines if isinstance(pipelines, Pipelines) else Pipelines(pipelines)
+        self._chunks: dict[str, ChunkCache] = {}  # by language, made with its pipeline
+        self._max_length = 0
 
     @property
     def meta(self) -> dict[str, Any]:
         return dict(self.pipelines["en"].meta.get(META_KEY, {}))
 
     def allow_length(self, chars: int) -> None:
+        self._max_length = max(self._max_length, chars + 1)
         for nlp in self.pipelines.values():
-            nlp.max_length = max(nlp.max_length, chars + 1)
+            nlp.max_length = max(nlp.max_length, self._max_length)
 
     def pipeline_for(self, language: str) -> str:
-        return language if language in self.pipelines else "en"
+        return language if language in LANGUAGES else "en"
+
+    def _pipeline(self, code: str) -> tuple[Language, ChunkCache]:
+        nlp = self.pipelines[code]
+        nlp.max_length = max(nlp.max_length, self._max_length)  # loaded after allow_length
+        chunks = self._chunks.get(code)
+        if chunks is None:
+            chunks = self._chunks.setdefault(code, ChunkCache(nlp.tokenizer))
+        return nlp, chunks
 
     def process(
         self,
@@ -107,15 +138,17 @@ class NlpEngine:
             for text, code in zip(texts, codes, strict=True):
                 if read and time.monotonic() >= deadline:
                     break
-                self._chunks[code].warm(text)
-                read.append(_artifacts(self.pipelines[code](text), text))
+                nlp, chunks = self._pipeline(code)
+                chunks.warm(text)
+                read.append(_artifacts(nlp(text), text))
             return read
         out: list[NlpArtifacts | None] = [None] * len(texts)
         for code in dict.fromkeys(codes):
             indices = [i for i, c in enumerate(codes) if c == code]
+            nlp, chunks = self._pipeline(code)
             for i in indices:
-                self._chunks[code].warm(texts[i])
-            docs = self.pipelines[code].pipe([texts[i] for i in indices])
+                chunks.warm(texts[i])
+            docs = nlp.pipe([texts[i] for i in indices])
             for i, doc in zip(indices, docs, strict=True):
                 out[i] = _artifacts(doc, texts[i])
         return [a for a in out if a is not None]
@@ -179,12 +212,18 @@ def build_pipeline(ruleset: RuleSet, language: str = "en") -> Language:
     return nlp
 
 
-def load_or_build(ruleset: RuleSet, models_dir: Path, *, save: bool = True) -> NlpEngine:
+def load_or_build(
+    ruleset: RuleSet, models_dir: Path, *, save: bool = True, lazy: bool = False
+) -> NlpEngine:
     """Load the saved pipelines (``models_dir/<language>``), rebuilding any that is missing or
-    was built from other rules."""
-    return NlpEngine(
-        {code: _load_or_build(ruleset, models_dir / code, code, save) for code in LANGUAGES}
-    )
+    was built from other rules. ``lazy``: English now, the others when a page needs them (a
+    one-off command; a service loads all before it forks its workers, which share them)."""
+
+    def load(code: str) -> Language:
+        return _load_or_build(ruleset, models_dir / code, code, save)
+
+    codes = ("en",) if lazy else LANGUAGES
+    return NlpEngine(Pipelines({code: load(code) for code in codes}, load if lazy else None))
 
 
 def _load_or_build(ruleset: RuleSet, folder: Path, language: str, save: bool) -> Language:

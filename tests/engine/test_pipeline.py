@@ -11,6 +11,7 @@ import pytest
 from app.engine.analyzer import Engine
 from app.engine.nlp import load_or_build
 from app.engine.rulebook import load_rules
+from app.extract.document import extract_text
 from app.settings import Settings
 
 
@@ -121,3 +122,19 @@ def test_anchored_matching_finds_exactly_what_a_plain_matcher_finds(
         assert found == expected
         compared += len(found)
     assert compared > 1000
+
+
+def test_a_lazy_engine_loads_spanish_when_a_page_needs_it(engine: Engine) -> None:
+    lazy = Engine.from_settings(Settings(), lazy=True)
+    assert set(lazy.nlp.pipelines) == {"en"}
+    english = "Our stem cell injections cure arthritis. Book your consultation today."
+    assert lazy.analyze([extract_text(english, "en")], "en") == engine.analyze(
+        [extract_text(english, "en")], "en"
+    )
+    assert set(lazy.nlp.pipelines) == {"en"}
+    spanish = "Nuestras células madre curan la artritis. Reserve su consulta hoy mismo."
+    assert lazy.analyze([extract_text(spanish, "es")], "es") == engine.analyze(
+        [extract_text(spanish, "es")], "es"
+    )
+    assert set(lazy.nlp.pipelines) == {"en", "es"}
+    assert lazy.nlp.pipelines["es"].max_length == engine.nlp.pipelines["es"].max_length
