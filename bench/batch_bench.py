@@ -117,6 +117,12 @@ class MemoryWatch(threading.Thread):
             self.peak_pss_mb = max(self.peak_pss_mb, pss)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _tree(pid: int, exclude: int) -> list[int]:
     out = [pid]
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
@@ -256,6 +262,7 @@ def measure(
         batch_id = queue.enqueue(items, options={})
         pool = AnalysisPool(engine, processes).start() if processes > 1 else None
         watch.start()
+        server_cpu_before = _cpu_seconds(server.pid)
         wall, cpu = time.perf_counter(), time.process_time()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
@@ -268,6 +275,7 @@ def measure(
         workers_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
         watch.done.set()
         watch.join()
+        server_cpu = _cpu_seconds(server.pid) - server_cpu_before
         progress = queue.progress(batch_id)
         assert progress is not None
         limit = engine_limit(database, farm, engine, settings)
@@ -286,6 +294,7 @@ def measure(
         "wall_s": wall,
         "cpu_s": cpu,
         "workers_cpu_s": workers_cpu,
+        "server_cpu_s": server_cpu,
         "sites_s": sites_s,
         "engine": limit,
         "engine_pages_s": limit["pages"] / limit["seconds"],
@@ -309,6 +318,14 @@ def report(f: dict[str, Any]) -> None:
     print(
         f"  batch:   {f['wall_s']:.1f} s wall, CPU {f['cpu_s']:.1f} s in the fetching process "
         f"+ {f['workers_cpu_s']:.1f} s in the analysis processes: {f['sites_s']:.1f} sites/s"
+    )
+    used = f["cpu_s"] + f["workers_cpu_s"] + f["server_cpu_s"]
+    print(
+        f"  CPU time of the {f['cores']} cores ({f['cores'] * f['wall_s']:.1f} s): batch "
+        f"{f['cpu_s'] + f['workers_cpu_s']:.1f} s, the benchmark's web server "
+        f"{f['server_cpu_s']:.1f} s, idle {f['cores'] * f['wall_s'] - used:.1f} s; fetching costs "
+        f"{f['cpu_s'] / f['sites'] * 1000:.0f} ms of CPU a site against "
+        f"{f['workers_cpu_s'] / f['sites'] * 1000:.0f} ms for reading and analysing it"
     )
     print(
         f"  engine:  {e['pages']} pages of {e['sites']} sites in {e['seconds']:.1f} s CPU: "
