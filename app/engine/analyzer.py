@@ -138,6 +138,10 @@ class Engine:
         applicability = types.applicability
         identifiers = Identifiers()
         offers = [r.probabilities["offers_treatment"] for r in types.results]
+        if applicability.kind == "offers_treatment":
+            # A seller's other pages (prices, "our research", travel) are its own pages too,
+            # however they read alone: their unattributed sentences are the seller's voice.
+            offers = [max(offers)] * len(offers)
         kept, discarded = self.judge.decide(
             states, types.kinds, offers, identifiers, explain=explain
         )

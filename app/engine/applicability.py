@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.engine.pagetype import PageTypeModel, PageTypeResult
+from app.engine.pagetype import PageTypeModel, PageTypeResult, cue_label
 from app.engine.stage_config import ApplicabilityConfig
 from app.engine.types import Applicability, ApplicabilityKind, Cue, PageKind
 
@@ -88,7 +88,7 @@ class ApplicabilityJudge:
             probabilities={k: round(v, 4) for k, v in chosen.probabilities.items()},
             cues=[
                 Cue(
-                    term=c.term,
+                    term=cue_label(c.term),
                     direction=direction[0] if c.contribution > 0 else direction[1],
                     contribution=round(c.contribution, 3),
                     url=urls[best],

@@ -1,9 +1,12 @@
 """The page-type model: how likely a page is to offer cell treatment, discuss it, or be unrelated.
 
-A pair of logistic regressions over word and word-pair features, trained on labelled real pages
-by ``redflags train`` and saved under ``models/pagetype`` as plain JSON (terms, idf, weights),
-so loading needs neither scikit-learn nor pickle and every probability decomposes exactly into
-the cues that moved it: a cue's contribution is its feature value times its weight, in log-odds.
+A pair of logistic regressions over words, word pairs and four-letter sequences, trained on
+labelled real pages by ``redflags train`` and saved under ``models/pagetype`` as plain JSON
+(features, idf, weights), so loading needs neither scikit-learn nor pickle and every probability
+decomposes exactly into the cues that moved it: a cue's contribution is its feature value times
+its weight, in log-odds. The letter sequences (scikit-learn's ``char_wb`` 4-grams: within words,
+padded with a space at each end) read word forms that the word features split, in Spanish and
+other languages most ("células", "celulares"): out-of-fold AUROC 0.929 -> 0.944 when added.
 
 Two heads, chained: ``topic`` (is the page about stem-cell or regenerative cell treatment at
 all?) and ``offers`` (given that it is, does the page sell it to consumers, or report on, teach
@@ -26,7 +29,9 @@ from typing import Any
 
 MODEL_FILE = "model.json"
 META_FILE = "meta.json"
-FORMAT = 1
+FORMAT = 2
+GRAM = 4  # letters in a letter-sequence feature
+GRAM_PREFIX = "~"  # marks a letter sequence among the features (words never hold a "~")
 REBUILD_HINT = "run `make train` (or `redflags train`) to build it"
 
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|[$€£¥]")
@@ -51,7 +56,14 @@ def tokens(text: str) -> list[str]:
 
 def locate(text: str, start: int, end: int, term: str) -> tuple[int, int] | None:
     """Where in ``text[start:end]`` the words a term (one word or a pair) was counted from are,
-    as offsets in ``text``; None when they are not there."""
+    as offsets in ``text``; for letters, the first word that holds them; None when they are not
+    there."""
+    if term.startswith(GRAM_PREFIX):
+        gram = term[len(GRAM_PREFIX) :]
+        for word in re.finditer(r"\S+", text[start:end]):
+            if gram in f" {word.group(0).lower()} ":
+                return start + word.start(), start + word.end()
+        return None
     found = [(_fold(m.group(0)), m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
     want = term.split(" ")
     for i in range(len(found) - len(want) + 1):
@@ -61,9 +73,33 @@ def locate(text: str, start: int, end: int, term: str) -> tuple[int, int] | None
 
 
 def terms(text: str) -> list[str]:
-    """The features the model counts: every word and every pair of neighbouring words."""
+    """The word features the model counts: every word and every pair of neighbouring words."""
     words = tokens(text)
     return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+_SPACES = re.compile(r"\s\s+")
+
+
+def grams(text: str, n: int = GRAM) -> list[str]:
+    """The letter features: every ``n`` letters within a word padded with a space at each end,
+    lowercased; a shorter word once, whole (exactly scikit-learn's ``char_wb`` analyser)."""
+    out: list[str] = []
+    for word in _SPACES.sub(" ", text.lower()).split():
+        padded = f" {word} "
+        out.extend(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
+    return out
+
+
+def cue_label(feature: str) -> str:
+    """How a feature reads in a report: a word or pair as it is, letters with "…" where the
+    word goes on (" cel" -> "cel…")."""
+    if not feature.startswith(GRAM_PREFIX):
+        return feature
+    gram = feature[len(GRAM_PREFIX) :]
+    return (
+        ("" if gram.startswith(" ") else "…") + gram.strip() + ("" if gram.endswith(" ") else "…")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +133,8 @@ class _Head:
 
     def logit(self, features: dict[str, float]) -> tuple[float, list[tuple[str, float]]]:
         """The head's log-odds and every (term, contribution) that makes it up."""
-        weights = self.weights
-        parts = [(t, v * weights[t]) for t, v in features.items() if t in weights]
+        weight = self.weights.get
+        parts = [(t, v * w) for t, v in features.items() if (w := weight(t)) is not None]
         return self.intercept + sum(c for _, c in parts), parts
 
 
@@ -109,6 +145,9 @@ class PageTypeModel:
         self.meta = meta
         self.max_chars = int(model["max_chars"])
         self.idf: dict[str, float] = {t: float(v) for t, v in model["idf"].items()}
+        self.gram_idf: dict[str, float] = {
+            t: float(v) for t, v in model.get("gram_idf", {}).items()
+        }
         self.topic = _Head(model["heads"]["topic"])
         self.offers = _Head(model["heads"]["offers"])
 
@@ -133,12 +172,15 @@ class PageTypeModel:
         return cls(model, meta)
 
     def features(self, text: str) -> dict[str, float]:
-        """Sublinear term frequency times idf, L2-normalised (as scikit-learn's TfidfVectorizer
-        with ``sublinear_tf=True``): long pages do not outvote short ones."""
-        counts = Counter(t for t in terms(text[: self.max_chars]) if t in self.idf)
-        values = {t: (1.0 + math.log(n)) * self.idf[t] for t, n in counts.items()}
-        norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
-        return {t: v / norm for t, v in values.items()}
+        """Words and letters each weighted as scikit-learn's TfidfVectorizer does (sublinear
+        term frequency times idf, L2-normalised: long pages do not outvote short ones), the two
+        side by side normalised once more, as ``redflags train`` fits them."""
+        text = text[: self.max_chars]
+        blocks = [_tfidf(terms(text), self.idf, "")]
+        if self.gram_idf:
+            blocks.append(_tfidf(grams(text), self.gram_idf, GRAM_PREFIX))
+        norm = math.sqrt(sum(1.0 for block in blocks if block)) or 1.0
+        return {t: v / norm for block in blocks for t, v in block.items()}
 
     def predict(self, text: str, *, cues: int = 8) -> PageTypeResult:
         features = self.features(text)
@@ -178,12 +220,24 @@ def offer_sentences(
     for start, end in spans:
         if start >= model.max_chars:
             break
-        found = [(pull[t], t) for t in set(terms(text[start:end])) if t in pull]
+        sentence = text[start:end]
+        features = {*terms(sentence), *(GRAM_PREFIX + g for g in grams(sentence))}
+        found = [(pull[t], t) for t in features if t in pull]
         if found:
             total = sum(p for p, _ in found)
             scored.append((start, end, locate(text, start, end, max(found)[1]), total))
     best = sorted(scored, key=lambda s: -s[3])[:n]
     return sorted(best)
+
+
+def _tfidf(features: list[str], idf: dict[str, float], prefix: str) -> dict[str, float]:
+    values = {
+        prefix + f: (1.0 + math.log(n)) * w
+        for f, n in Counter(features).items()
+        if (w := idf.get(f)) is not None
+    }
+    norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
+    return {f: v / norm for f, v in values.items()}
 
 
 def _strongest(parts: list[tuple[str, float]], n: int) -> tuple[Cue, ...]:

@@ -49,12 +49,7 @@ def _known_miss(name: str, verdicts: set[str], kind: str | None, why: str) -> ob
         ("university-trial", {"low_risk", "not_applicable"}, None),
         ("news-story", {"low_risk"}, "discusses"),
         ("regulator-advice", {"low_risk"}, "discusses"),
-        _known_miss(
-            "prp-practice",
-            {"low_risk", "not_applicable"},
-            None,
-            "false alarm: the page-type model reads a PRP-only practice as selling cell treatment",
-        ),
+        ("prp-practice", {"low_risk", "not_applicable"}, None),
     ],
 )
 def test_verdicts_beyond_the_corpus(

@@ -15,6 +15,8 @@ from app.engine.pagetype import (
     MODEL_FILE,
     ModelMissingError,
     PageTypeModel,
+    cue_label,
+    grams,
     locate,
     terms,
     tokens,
@@ -90,6 +92,33 @@ def test_a_cue_is_traced_back_to_the_words_as_written() -> None:
     found = locate(text, 7, 35, "celulas madre")
     assert found is not None and text[found[0] : found[1]] == "Células Madre"
     assert locate(text, 7, 35, "not there") is None
+    found = locate(text, 7, 35, "~lula")  # letters: the word that holds them
+    assert found is not None and text[found[0] : found[1]] == "Células"
+    assert locate(text, 0, 6, "~lula") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Células  MADRE para la rodilla,\n\tcon precio: $9,800! ok a bc",
+        "Stem-cell therapy (UC-MSC) — 2 sessions; e-mail us.",
+        "",
+    ],
+)
+def test_letter_features_are_scikit_learns_char_wb_four_grams(text: str) -> None:
+    from collections import Counter
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    analyse = TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 4)).build_analyzer()
+    assert Counter(grams(text)) == Counter(analyse(text))
+
+
+def test_letter_cues_read_as_parts_of_words() -> None:
+    assert cue_label("~ cel") == "cel…"
+    assert cue_label("~ulas") == "…ulas…"
+    assert cue_label("~das ") == "…das"
+    assert cue_label("stem cell") == "stem cell"
 
 
 def test_a_selling_page_and_a_warning_page_are_told_apart(model: PageTypeModel) -> None:

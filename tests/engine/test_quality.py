@@ -34,12 +34,6 @@ def test_low_risk_sites_stay_low(results: list[SiteResult]) -> None:
     assert not wrong
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known miss: call_to_action F1 0.898 on the dev corpus (three dev sites' booking "
-    "prompts count, which their labels do not, and four prompts are still missed); every "
-    "other flag is at 0.91 or above",
-)
 def test_per_flag_f1(results: list[SiteResult]) -> None:
     weak = {flag: round(s[5], 2) for flag, s in per_flag_scores(results).items() if s[5] < 0.9}
     assert not weak

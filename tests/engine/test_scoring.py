@@ -7,7 +7,7 @@ import pytest
 from app.engine.scoring import Scorer
 from app.engine.stage_config import ScoringConfig
 from app.engine.types import Finding
-from app.extract.document import extract_document
+from app.extract.document import extract_document, extract_text
 
 CONFIG = {
     "decay": 0.5,
@@ -101,3 +101,24 @@ def test_a_page_with_no_text_has_no_findings(engine, content: bytes) -> None:
     page = extract_document(content, "empty", content_type="text/html" if content else None)
     report = engine.analyze([page], "empty")
     assert report.findings == [] and not report.score
+
+
+def test_a_sellers_other_pages_speak_in_its_voice(engine) -> None:
+    # Alone, a fee list reads as nobody's (the model is unsure it sells: under the
+    # seller-voice threshold); on the site of a clinic that sells, it is the clinic's price list.
+    home = (
+        "Our clinic offers umbilical cord stem cell injections for knee arthritis and back "
+        "pain. Book your free consultation with our team today."
+    )
+    fees = (
+        "Fees\n\nA single knee session is $4,500. Both knees: $8,000.\n\n"
+        "Payment plans are available. Cash, card and wire transfers are accepted."
+    )
+    site, page = "https://clinic.example/", "https://clinic.example/fees"
+    threshold = engine.ruleset.applicability.seller_voice_from
+    assert engine.pagetype.predict(fees).probabilities["offers_treatment"] < threshold
+    alone = engine.analyze([extract_text(fees, page)], page)
+    assert "price_or_payment" not in {f.category for f in alone.findings}
+    both = engine.analyze([extract_text(home, site), extract_text(fees, page)], site)
+    prices = [f for f in both.findings if f.category == "price_or_payment"]
+    assert prices and {ev.url for f in prices for ev in f.evidence} == {page}
