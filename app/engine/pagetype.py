@@ -222,7 +222,9 @@ def offer_sentences(
             break
         sentence = text[start:end]
         features = {*terms(sentence), *(GRAM_PREFIX + g for g in grams(sentence))}
-        found = [(pull[t], t) for t in features if t in pull]
+        # In a fixed order: a set's order follows string hashes, which change from one
+        # process to the next, and the sum's last digits with it.
+        found = [(pull[t], t) for t in sorted(features) if t in pull]
         if found:
             total = sum(p for p, _ in found)
             scored.append((start, end, locate(text, start, end, max(found)[1]), total))
