@@ -3,7 +3,11 @@
 1. The regularisation is chosen by 5-fold cross-validation grouped by host.
 2. Every page is scored by the whole engine with the page-type model of the fold that did not
    see its host; the verdict thresholds are set on those out-of-fold scores, so that a low page
-   (news, research, regulators) is flagged at most ``MAX_LOW_FLAGGED`` of the time.
+   (news, research, regulators) is flagged at most ``MAX_LOW_FLAGGED`` of the time. The
+   P(offers) at which a page counts as selling (and so is at least ``caution``) and the score
+   thresholds share that budget: a few P(offers) thresholds are tried, from the one that types
+   at most ``MAX_LOW_OFFERS`` of low pages as selling down, and the one that catches the most
+   high pages within the budget is kept.
 3. The final model is fitted on every page and saved with a meta that records what it was
    trained on (the labels' SHA-1, counts, library versions) and the cross-validated figures.
 """
@@ -29,6 +33,7 @@ from app.training.pages import ranking_score, sample_page
 MAX_LOW_FLAGGED = 0.05  # caution or worse on at most this share of low pages
 MAX_LOW_OFFERS = 0.03  # typed as selling (hence at least caution) on at most this share
 MAX_LOW_HIGH_RISK = 0.01  # high_risk on at most this share of low pages
+OFFERS_TRIED = (0.7, 0.75, 0.8)  # P(offers) thresholds tried below the MAX_LOW_OFFERS one
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,59 @@ def choose_thresholds(
     return {"caution": caution, "high_risk": high}
 
 
+def flagged_share(
+    samples: Sequence[Sample],
+    reports: Sequence[Report],
+    thresholds: dict[str, float],
+    risk: str,
+) -> float:
+    """The share of ``risk`` pages at ``caution`` or worse, as ``choose_thresholds`` counts."""
+    pages = [r for x, r in zip(samples, reports, strict=True) if x.expected_risk == risk]
+    flagged = [
+        ranking_score(r) >= thresholds["caution"]
+        or bool(r.applicability and r.applicability.kind == "offers_treatment")
+        for r in pages
+    ]
+    return sum(flagged) / len(flagged) if flagged else 0.0
+
+
+def calibrate(
+    samples: Sequence[Sample],
+    c: float,
+    ruleset: RuleSet,
+    nlp: NlpEngine,
+    p_offers: Sequence[float],
+    log: Callable[[str], None],
+) -> tuple[float, dict[str, float], list[Report], dict[str, float]]:
+    """The P(offers) threshold and score thresholds that catch the most high pages within the
+    false-alarm budget; with the out-of-fold reports they were set on, and each try's catch."""
+    strict = choose_offers(samples, p_offers)
+    best: tuple[float, float, dict[str, float], list[Report]] | None = None
+    tries: dict[str, float] = {}
+    for offers in sorted({strict, *(t for t in OFFERS_TRIED if t < strict)}, reverse=True):
+        reports = oof_reports(samples, c, ruleset, nlp, offers)
+        thresholds = choose_thresholds(
+            samples,
+            reports,
+            ruleset.scoring.thresholds.model_dump(),
+            seller_floor=ruleset.scoring.seller_floor is not None,
+        )
+        share = flagged_share(samples, reports, thresholds, "high")
+        false_alarms = flagged_share(samples, reports, thresholds, "low")
+        log(
+            f"  P(offers) >= {offers}: thresholds {thresholds}, high pages caught {share:.3f}, "
+            f"low pages flagged {false_alarms:.3f}"
+        )
+        if false_alarms > MAX_LOW_FLAGGED or thresholds["high_risk"] > 100:
+            continue  # selling alone already spends the budget: no score threshold fits
+        tries[str(offers)] = round(share, 4)
+        if best is None or share > best[0]:  # ties keep the stricter P(offers)
+            best = (share, offers, thresholds, reports)
+    if best is None:
+        raise ValueError("no P(offers) threshold keeps the low pages flagged within the budget")
+    return best[1], best[2], best[3], tries
+
+
 def train(
     paths: Paths,
     ruleset: RuleSet,
@@ -111,15 +169,8 @@ def train(
     c, grid = fitting.choose_c(samples, log)
     oof = fitting.out_of_fold(samples, c)
     p_offers = [m.predict(samples[i].text).probabilities["offers_treatment"] for i, m in oof]
-    offers = choose_offers(samples, p_offers)
-    reports = oof_reports(samples, c, ruleset, nlp, offers)
+    offers, thresholds, reports, tries = calibrate(samples, c, ruleset, nlp, p_offers, log)
     scores = [ranking_score(r) for r in reports]
-    thresholds = choose_thresholds(
-        samples,
-        reports,
-        ruleset.scoring.thresholds.model_dump(),
-        seller_floor=ruleset.scoring.seller_floor is not None,
-    )
     real = [i for i, s in enumerate(samples) if s.source == "real"]
     figures = {
         "c_grid_auroc": grid,
@@ -148,18 +199,21 @@ def train(
         "libraries": fitting.library_versions(),
         "model": {
             "kind": "two logistic regressions (topic; offers given topic) over tf-idf words "
-            "and word pairs",
+            "and word pairs beside tf-idf four-letter sequences within words (char_wb)",
             "C": c,
             "max_chars": fitting.MAX_CHARS,
             "min_df": fitting.MIN_DF,
             "terms": len(final.model["idf"]),
+            "letter_sequences": len(final.model["gram_idf"]),
+            "letter_min_df": fitting.GRAM_MIN_DF,
         },
         "cross_validation": {"folds": fitting.FOLDS, "grouped_by": "host", **figures},
         "calibration": {
             "offers": offers,
+            "offers_tried_high_caught": tries,
             "thresholds": thresholds,
             "goal": {
-                "low_pages_typed_offers_at_most": MAX_LOW_OFFERS,
+                "offers_tried_from_low_pages_typed_as_selling_at_most": MAX_LOW_OFFERS,
                 "low_pages_flagged_at_most": MAX_LOW_FLAGGED,
                 "low_pages_high_risk_at_most": MAX_LOW_HIGH_RISK,
             },
