@@ -112,6 +112,8 @@ class Engine:
         site's time), pages are read in order until it passes; the rest are left out and the
         report says so (the first page is always read)."""
         pages = [_cap(page, self.max_text_chars) for page in pages]
+        if not any(p.word_count for p in pages):
+            return self._no_text(pages, source, warnings)
         languages = [self.languages.detect(p.text) for p in pages]
         artifacts = self.nlp.process([p.text for p in pages], languages, deadline=deadline)
         if len(artifacts) < len(pages):
@@ -171,6 +173,28 @@ class Engine:
             engine_version=__version__,
             warnings=list(dict.fromkeys(all_warnings)),
             discarded=discarded if explain else None,
+        )
+
+    def _no_text(
+        self, pages: Sequence[ExtractedPage], source: str, warnings: Sequence[str]
+    ) -> Report:
+        """Pages without a word: nothing to judge, and that must never read as "no red flags"."""
+        return Report(
+            source=source,
+            score=None,
+            verdict="unreadable",
+            applicability=None,
+            summary=(
+                "We found no text on this page (it may be empty, or built by scripts that we do "
+                "not run), so we cannot say anything about it."
+            ),
+            pages=[
+                PageInfo(url=p.source, title=p.title, words=0, warnings=list(p.warnings))
+                for p in pages
+            ],
+            rules_version=self.ruleset.version,
+            engine_version=__version__,
+            warnings=list(dict.fromkeys([*warnings, *(w for p in pages for w in p.warnings)])),
         )
 
     def add_trial_checks(self, report: Report, checks: Sequence[TrialCheck]) -> Report:

@@ -95,12 +95,14 @@ def test_report_arithmetic_is_visible(engine, corpus) -> None:
 
 
 @pytest.mark.parametrize("content", [b"", b"   \n\n ", b"<html><body></body></html>"])
-def test_a_page_with_no_text_has_no_findings(engine, content: bytes) -> None:
-    # The page-type model still gives an empty page probabilities (its intercepts); without a
-    # sentence to show, selling is not a sign, so nothing may be scored.
+def test_a_page_with_no_text_is_unreadable_never_low_risk(engine, content: bytes) -> None:
+    # The page-type model still gives an empty page probabilities (its intercepts), which once
+    # made an evidence-less "sells" finding and a low-risk verdict out of nothing.
     page = extract_document(content, "empty", content_type="text/html" if content else None)
     report = engine.analyze([page], "empty")
-    assert report.findings == [] and not report.score
+    assert report.verdict == "unreadable" and report.score is None
+    assert report.findings == [] and "no text" in report.summary
+    assert report.warnings and report.pages[0].url == "empty"
 
 
 def test_a_sellers_other_pages_speak_in_its_voice(engine) -> None:
