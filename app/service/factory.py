@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             app.state.batch_worker = None
             if settings.batch_worker:  # checks queued batches in this process, off the loop
                 app.state.batch_worker = stack.enter_context(
-                    BackgroundWorker(settings, app.state.engine, database, app.state.analyst)
+                    BackgroundWorker(settings, app.state.engine, database, _batch_analyst(app))
                 )
             yield
 
@@ -125,6 +125,13 @@ def _analyst(engine: Engine, settings: Settings, stack: AsyncExitStack) -> Analy
     if settings.analysis_processes > 1:
         return stack.enter_context(AnalysisPool(engine, settings.analysis_processes))
     return ThreadAnalyst(engine, anyio.CapacityLimiter(settings.analyze_threads))
+
+
+def _batch_analyst(app: FastAPI) -> Analyst | None:
+    """The batch worker runs its own event loop in its own thread: it may share the analysis
+    processes, not the thread limiter, which belongs to this loop (None: threads of its own)."""
+    analyst = app.state.analyst
+    return analyst if isinstance(analyst, AnalysisPool) else None
 
 
 async def _stop(task: asyncio.Task[None]) -> None:

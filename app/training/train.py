@@ -107,12 +107,13 @@ def flagged_share(
     reports: Sequence[Report],
     thresholds: dict[str, float],
     risk: str,
+    seller_floor: bool,
 ) -> float:
     """The share of ``risk`` pages at ``caution`` or worse, as ``choose_thresholds`` counts."""
     pages = [r for x, r in zip(samples, reports, strict=True) if x.expected_risk == risk]
     flagged = [
         ranking_score(r) >= thresholds["caution"]
-        or bool(r.applicability and r.applicability.kind == "offers_treatment")
+        or bool(seller_floor and r.applicability and r.applicability.kind == "offers_treatment")
         for r in pages
     ]
     return sum(flagged) / len(flagged) if flagged else 0.0
@@ -131,16 +132,17 @@ def calibrate(
     strict = choose_offers(samples, p_offers)
     best: tuple[float, float, dict[str, float], list[Report]] | None = None
     tries: dict[str, float] = {}
+    floor = ruleset.scoring.seller_floor is not None
     for offers in sorted({strict, *(t for t in OFFERS_TRIED if t < strict)}, reverse=True):
         reports = oof_reports(samples, c, ruleset, nlp, offers)
         thresholds = choose_thresholds(
             samples,
             reports,
             ruleset.scoring.thresholds.model_dump(),
-            seller_floor=ruleset.scoring.seller_floor is not None,
+            seller_floor=floor,
         )
-        share = flagged_share(samples, reports, thresholds, "high")
-        false_alarms = flagged_share(samples, reports, thresholds, "low")
+        share = flagged_share(samples, reports, thresholds, "high", floor)
+        false_alarms = flagged_share(samples, reports, thresholds, "low", floor)
         log(
             f"  P(offers) >= {offers}: thresholds {thresholds}, high pages caught {share:.3f}, "
             f"low pages flagged {false_alarms:.3f}"
