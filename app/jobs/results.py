@@ -24,6 +24,7 @@ COLUMNS = (
     "final_url",
     "verdict",
     "score",
+    "selling",
     "top_findings",
     "red_flags",
     "missing_info",
@@ -45,6 +46,8 @@ COLUMN_HELP = {
     "judged) or unreadable (see the legend sheet).",
     "score": "Warning-sign score, 0-100 (higher: more signs); empty when the site was not "
     "judged (not_applicable, unreadable).",
+    "selling": "How strongly the site reads as selling cell treatment, 0-1 (the page-type "
+    "model's probability for its most selling page); among equal scores, sites are ranked by it.",
     "top_findings": "The strongest warning signs, by category (see the legend sheet).",
     "red_flags": "How many warning signs were found.",
     "missing_info": "How many things a seller should say and does not (sellers only).",
@@ -95,6 +98,7 @@ def summarize(report: Report) -> dict[str, Any]:
         problem = report.warnings[0] if report.warnings else "the site could not be read"
     return {
         "final_url": report.pages[0].url if report.pages else None,
+        "selling": report.applicability.offers_score if report.applicability else None,
         "categories": categories,
         "counts": counts,
         "registry": registry,
@@ -159,6 +163,7 @@ def _row(item: Mapping[str, Any], columns: list[str], report_url: ReportUrl) -> 
         "final_url": result.get("final_url"),
         "verdict": item.get("verdict"),
         "score": item.get("score"),
+        "selling": result.get("selling"),
         "top_findings": result.get("categories", {}).get("red_flag", [])[:TOP_FINDINGS],
         "red_flags": counts.get("red_flag"),
         "missing_info": counts.get("absence"),

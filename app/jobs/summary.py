@@ -55,6 +55,9 @@ def sort_rows(rows: Sequence[Mapping[str, Any]], key: str, order: str) -> list[d
     def value(row: Mapping[str, Any]) -> Any:
         if key == "verdict":
             return SEVERITY.get(row.get("verdict") or "")
+        if key == "score" and row.get("score") is not None:
+            # Equal scores (most honest sites, many unsure sellers: 0): the likelier seller first.
+            return (row["score"], row.get("selling") or 0.0)
         return row.get(key)
 
     in_order = sorted(rows, key=lambda r: r["line"])

@@ -19,7 +19,16 @@ def entry_text(path: Path) -> str:
     return extract_document(path.read_bytes(), str(path), content_type="text/html").text
 
 
-def ranking_score(report: Report) -> int:
-    """The score sites are ranked by for AUROC and thresholds: a site that was not judged
-    (not about cell treatment) has no score and ranks with the lowest."""
+def score_of(report: Report) -> int:
+    """The score verdict thresholds are set on: a site that was not judged (not about cell
+    treatment) has no score and counts as 0."""
     return report.score if report.score is not None else 0
+
+
+def ranking_score(report: Report) -> float:
+    """The order sites are ranked in for AUROC: by score, and among equal scores by how much
+    the site reads as an offer of treatment (P(offers), below one point). Most honest pages
+    and many unsure sellers score 0; the page-type model still tells them apart, and a
+    screening list sorted this way puts the likelier sellers first."""
+    offers = report.applicability.offers_score if report.applicability else 0.0
+    return score_of(report) + min(offers, 0.999)

@@ -31,7 +31,7 @@ from app.training.corpus import Sample
 MAX_CHARS = 6_000  # the stored excerpts read about 2,000 characters from a page's top
 MIN_DF = 2
 GRAM_MIN_DF = 3  # letter sequences: 23,000 in pages of at least 3, against 40,000 words and pairs
-C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
+C_GRID = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
 FOLDS = 5
 
 

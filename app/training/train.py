@@ -28,7 +28,7 @@ from app.engine.rulebook import RuleSet
 from app.engine.types import Report
 from app.training import pagetype as fitting
 from app.training.corpus import Sample, dev_samples, read_labels, real_samples, sha1
-from app.training.pages import ranking_score, sample_page
+from app.training.pages import ranking_score, sample_page, score_of
 
 MAX_LOW_FLAGGED = 0.05  # caution or worse on at most this share of low pages
 MAX_LOW_OFFERS = 0.03  # typed as selling (hence at least caution) on at most this share
@@ -92,7 +92,7 @@ def choose_thresholds(
 
     def lowest(share: float, floor: bool) -> int:
         for t in range(1, 101):
-            flagged = sum(ranking_score(r) >= t or (floor and id(r) in sellers) for r in lows)
+            flagged = sum(score_of(r) >= t or (floor and id(r) in sellers) for r in lows)
             if flagged <= share * len(lows):
                 return t
         return 100
@@ -112,7 +112,7 @@ def flagged_share(
     """The share of ``risk`` pages at ``caution`` or worse, as ``choose_thresholds`` counts."""
     pages = [r for x, r in zip(samples, reports, strict=True) if x.expected_risk == risk]
     flagged = [
-        ranking_score(r) >= thresholds["caution"]
+        score_of(r) >= thresholds["caution"]
         or bool(seller_floor and r.applicability and r.applicability.kind == "offers_treatment")
         for r in pages
     ]

@@ -132,6 +132,20 @@ def test_only_judged_sites_have_a_score_and_only_sellers_reassuring_signs() -> N
     assert csv_line.splitlines()[1] == "2,unreadable,"
 
 
+def test_equal_scores_rank_the_likelier_seller_first() -> None:
+    """Most honest sites and many unsure sellers score 0: among equal scores the table puts
+    first the site that reads more like an offer of treatment, and says how much it does."""
+    reports = [
+        make_report(score=0, verdict="low_risk", applicability=applicability("discusses")),
+        make_report(score=0, verdict="low_risk", applicability=applicability("offers_treatment")),
+        make_report(score=40, verdict="caution", applicability=applicability("discusses")),
+    ]
+    rows = table_rows([_item(i, r) for i, r in enumerate(reports, 1)], [], lambda r: f"/r/{r}")
+    assert [r["selling"] for r in rows] == [0.2, 0.9, 0.2]
+    assert [r["line"] for r in sort_rows(rows, "score", "desc")] == [3, 2, 1]
+    assert [r["line"] for r in sort_rows(rows, "score", "asc")] == [1, 2, 3]
+
+
 def test_xlsx_opens_ready_to_sort_with_links_and_a_legend() -> None:
     """Issue 11: a frozen, filterable header, sized columns, report links that click, a sheet
     that explains the columns and a legend from table names to words."""
