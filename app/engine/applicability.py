@@ -56,7 +56,10 @@ class ApplicabilityJudge:
     def judge(
         self, texts: Sequence[str], urls: Sequence[str], languages: Sequence[str]
     ) -> PageTypes:
-        results = tuple(self.model.predict(t, cues=self.config.cues_shown) for t in texts)
+        results = tuple(
+            self.model.predict(t, u, cues=self.config.cues_shown)
+            for t, u in zip(texts, urls, strict=True)
+        )
         if not results:
             empty = Applicability(kind="unrelated", offers_score=0.0, discusses_score=0.0)
             return PageTypes(empty, (), ())

@@ -7,6 +7,9 @@ decomposes exactly into the cues that moved it: a cue's contribution is its feat
 its weight, in log-odds. The letter sequences (scikit-learn's ``char_wb`` 4-grams: within words,
 padded with a space at each end) read word forms that the word features split, in Spanish and
 other languages most ("células", "celulares"): out-of-fold AUROC 0.929 -> 0.944 when added.
+The words of the page's web address ("clinic", "news", "edu", "blog"), when it has one, are a
+third block (``address_terms``): a file read from disk or a page without an address simply has
+none of them.
 
 Two heads, chained: ``topic`` (is the page about stem-cell or regenerative cell treatment at
 all?) and ``offers`` (given that it is, does the page sell it to consumers, or report on, teach
@@ -26,12 +29,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 MODEL_FILE = "model.json"
 META_FILE = "meta.json"
-FORMAT = 2
+FORMAT = 3
 GRAM = 4  # letters in a letter-sequence feature
 GRAM_PREFIX = "~"  # marks a letter sequence among the features (words never hold a "~")
+ADDRESS_PREFIX = "@"  # marks a word of the page's web address (nor do they hold an "@")
+# Which software serves a page says nothing about what it says (and ".html" leaned to "news").
+FILE_SUFFIXES = frozenset({"html", "htm", "shtml", "php", "asp", "aspx", "jsp", "cfm"})
 REBUILD_HINT = "run `make train` (or `redflags train`) to build it"
 
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|[$€£¥]")
@@ -91,9 +98,31 @@ def grams(text: str, n: int = GRAM) -> list[str]:
     return out
 
 
+def address_terms(url: str | None) -> list[str]:
+    """The words of a web address's host and path ("@clinic", "@news", "@edu"), accents folded;
+    numbers (ids), single letters and file suffixes left out; and, of a word longer than a
+    letter sequence and its padding, its letter sequences ("@~stem", "@~cell" from
+    "stemcellclinic"), since hosts run words together. None for a file or a page without an
+    address."""
+    if not url or not url.lower().startswith(("http://", "https://")):
+        return []
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.")
+    out = []
+    for word in tokens(f"{host} {unquote(parts.path)}"):
+        if word == "#" or len(word) < 2 or word in FILE_SUFFIXES:
+            continue
+        out.append(ADDRESS_PREFIX + word)
+        if len(word) > GRAM + 1:
+            out.extend(ADDRESS_PREFIX + GRAM_PREFIX + g for g in grams(word))
+    return out
+
+
 def cue_label(feature: str) -> str:
     """How a feature reads in a report: a word or pair as it is, letters with "…" where the
-    word goes on (" cel" -> "cel…")."""
+    word goes on (" cel" -> "cel…"), an address's word with where it was ("clinic (address)")."""
+    if feature.startswith(ADDRESS_PREFIX):
+        return f"{cue_label(feature[len(ADDRESS_PREFIX) :])} (address)"
     if not feature.startswith(GRAM_PREFIX):
         return feature
     gram = feature[len(GRAM_PREFIX) :]
@@ -148,6 +177,9 @@ class PageTypeModel:
         self.gram_idf: dict[str, float] = {
             t: float(v) for t, v in model.get("gram_idf", {}).items()
         }
+        self.address_idf: dict[str, float] = {
+            t: float(v) for t, v in model.get("address_idf", {}).items()
+        }
         self.topic = _Head(model["heads"]["topic"])
         self.offers = _Head(model["heads"]["offers"])
 
@@ -171,19 +203,23 @@ class PageTypeModel:
             )
         return cls(model, meta)
 
-    def features(self, text: str) -> dict[str, float]:
-        """Words and letters each weighted as scikit-learn's TfidfVectorizer does (sublinear
-        term frequency times idf, L2-normalised: long pages do not outvote short ones), the two
-        side by side normalised once more, as ``redflags train`` fits them."""
+    def features(self, text: str, url: str | None = None) -> dict[str, float]:
+        """Words, letters and the address's words, each block weighted as scikit-learn's
+        TfidfVectorizer does (sublinear term frequency times idf, L2-normalised: long pages do
+        not outvote short ones), the blocks side by side divided by the square root of their
+        number, as ``redflags train`` fits them. A page without an address has an empty third
+        block: its text counts the same as with one, the address adds nothing either way."""
         text = text[: self.max_chars]
         blocks = [_tfidf(terms(text), self.idf, "")]
         if self.gram_idf:
             blocks.append(_tfidf(grams(text), self.gram_idf, GRAM_PREFIX))
-        norm = math.sqrt(sum(1.0 for block in blocks if block)) or 1.0
+        if self.address_idf:
+            blocks.append(_tfidf(address_terms(url), self.address_idf, ""))
+        norm = math.sqrt(len(blocks))
         return {t: v / norm for block in blocks for t, v in block.items()}
 
-    def predict(self, text: str, *, cues: int = 8) -> PageTypeResult:
-        features = self.features(text)
+    def predict(self, text: str, url: str | None = None, *, cues: int = 8) -> PageTypeResult:
+        features = self.features(text, url)
         topic_logit, topic_cues = self.topic.logit(features)
         offers_logit, offer_cues = self.offers.logit(features)
         p_topic, p_offers = _sigmoid(topic_logit), _sigmoid(offers_logit)

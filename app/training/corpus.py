@@ -92,6 +92,8 @@ class Sample:
     expected_risk: str
     flags: frozenset[str]
     source: str  # "real" or "dev"
+    product: str | None = None  # what the page is about (real labels only)
+    url: str | None = None  # the page's web address (real pages only)
 
 
 def sha1(text: str) -> str:
@@ -128,6 +130,8 @@ def real_samples(labels: Iterable[RealLabel], cache: Path) -> tuple[list[Sample]
                 expected_risk=label.expected_risk,
                 flags=label.flags.true(),
                 source="real",
+                product=label.product,
+                url=label.url,
             )
         )
     return samples, missing

@@ -11,7 +11,10 @@ from app.training.corpus import Sample
 
 
 def sample_page(sample: Sample) -> ExtractedPage:
-    return extract_document(sample.text.encode("utf-8"), sample.id, content_type="text/plain")
+    """The page as the engine reads it, at its web address where it has one (the page-type
+    model reads the address's words)."""
+    source = sample.url or sample.id
+    return extract_document(sample.text.encode("utf-8"), source, content_type="text/plain")
 
 
 def entry_text(path: Path) -> str:

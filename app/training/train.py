@@ -170,7 +170,9 @@ def train(
     log(f"training on {len(samples)} pages")
     c, grid = fitting.choose_c(samples, log)
     oof = fitting.out_of_fold(samples, c)
-    p_offers = [m.predict(samples[i].text).probabilities["offers_treatment"] for i, m in oof]
+    p_offers = [
+        m.predict(samples[i].text, samples[i].url).probabilities["offers_treatment"] for i, m in oof
+    ]
     offers, thresholds, reports, tries = calibrate(samples, c, ruleset, nlp, p_offers, log)
     scores = [ranking_score(r) for r in reports]
     real = [i for i, s in enumerate(samples) if s.source == "real"]

@@ -116,9 +116,10 @@ def test_a_sellers_other_pages_speak_in_its_voice(engine) -> None:
         "Fees\n\nA single knee session is $4,500. Both knees: $8,000.\n\n"
         "Payment plans are available. Cash, card and wire transfers are accepted."
     )
-    site, page = "https://clinic.example/", "https://clinic.example/fees"
+    # The model reads addresses too: this one does not say "clinic" in so many letters.
+    site, page = "https://cord-cell-care.example/", "https://cord-cell-care.example/fees"
     threshold = engine.ruleset.applicability.seller_voice_from
-    assert engine.pagetype.predict(fees).probabilities["offers_treatment"] < threshold
+    assert engine.pagetype.predict(fees, page).probabilities["offers_treatment"] < threshold
     alone = engine.analyze([extract_text(fees, page)], page)
     assert "price_or_payment" not in {f.category for f in alone.findings}
     both = engine.analyze([extract_text(home, site), extract_text(fees, page)], site)
