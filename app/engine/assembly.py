@@ -39,7 +39,9 @@ class Assembler:
             rule = self.ruleset.by_id[rule_id]
             grouping = rule.match.group_count if rule.match is not None else None
             if grouping is not None:
-                items = group_window(items, grouping.min_groups, grouping.within_blocks)
+                items = group_window(
+                    items, grouping.min_groups, grouping.within_blocks, grouping.min_terms
+                )
                 if not items:
                     continue
             # A list rule (many conditions) reads menus on purpose: that is where lists are.

@@ -47,32 +47,44 @@ def make_finding(
     )
 
 
-def group_window(items: list[Kept], min_groups: int, within: int) -> list[Kept]:
-    """The candidates of the densest window of blocks that names ``min_groups`` groups.
+def group_window(
+    items: list[Kept], min_groups: int, within: int, min_terms: int | None = None
+) -> list[Kept]:
+    """The candidates of the densest window of blocks that names ``min_groups`` groups, or
+    (with ``min_terms``) that many different terms of at least two groups.
 
-    One pass with two pointers and a count per group: a window starts at each candidate and
-    runs ``within`` blocks on its page, so each candidate enters and leaves the counts once
-    (rescanning the rest for every start was quadratic: 47 s for a 792 KB page).
+    One pass with two pointers and a count per group and per term: a window starts at each
+    candidate and runs ``within`` blocks on its page, so each candidate enters and leaves the
+    counts once (rescanning the rest for every start was quadratic: 47 s for a 792 KB page).
     """
     ordered = sorted(items, key=lambda k: (k.page, k.block, k.evidence.start))
     counts: dict[str | None, int] = {}
+    terms: dict[str | None, int] = {}
     best: tuple[int, int] | None = None
-    best_groups = 0
+    best_size = (0, 0)
     end = 0
     for start, first in enumerate(ordered):
         while end < len(ordered) and (
             ordered[end].page == first.page and ordered[end].block - first.block < within
         ):
-            group = ordered[end].group
-            counts[group] = counts.get(group, 0) + 1
+            _add(counts, ordered[end].group, 1)
+            _add(terms, ordered[end].evidence.match.lower(), 1)
             end += 1
-        if len(counts) >= min_groups and len(counts) > best_groups:
-            best, best_groups = (start, end), len(counts)
-        group = first.group
-        counts[group] -= 1
-        if not counts[group]:
-            del counts[group]
+        size = (len(counts), len(terms))
+        enough = len(counts) >= min_groups or (
+            min_terms is not None and len(terms) >= min_terms and len(counts) >= 2
+        )
+        if enough and size > best_size:
+            best, best_size = (start, end), size
+        _add(counts, first.group, -1)
+        _add(terms, first.evidence.match.lower(), -1)
     return ordered[best[0] : best[1]] if best else []
+
+
+def _add(counts: dict[str | None, int], key: str | None, step: int) -> None:
+    counts[key] = counts.get(key, 0) + step
+    if not counts[key]:
+        del counts[key]
 
 
 def registry_verdict(check: TrialCheck) -> str:

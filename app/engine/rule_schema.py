@@ -44,6 +44,12 @@ class GroupCount(Strict):
     groups: dict[str, list[str]] = Field(min_length=2)
     min_groups: int = Field(ge=2)
     within_blocks: int = Field(8, ge=1, description="How many consecutive blocks count as close.")
+    min_terms: int | None = Field(
+        None,
+        ge=3,
+        description="Also fires when this many different terms of at least two groups appear "
+        "close together: a long list within few body systems.",
+    )
 
 
 class StringMatch(Strict):
@@ -261,13 +267,13 @@ class Rule(Strict):
             ours = self.match.group_count if self.match else None
             if theirs is not None and (
                 ours is None
-                or (theirs.min_groups, theirs.within_blocks)
-                != (ours.min_groups, ours.within_blocks)
+                or (theirs.min_groups, theirs.within_blocks, theirs.min_terms)
+                != (ours.min_groups, ours.within_blocks, ours.min_terms)
             ):
                 # Findings are grouped by the rule's own counts, whatever the page's language.
                 raise ValueError(
-                    f"languages.{code}.match.group_count needs the same min_groups and "
-                    "within_blocks as the rule's own group_count"
+                    f"languages.{code}.match.group_count needs the same min_groups, "
+                    "within_blocks and min_terms as the rule's own group_count"
                 )
         return self
 
