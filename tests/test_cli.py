@@ -127,6 +127,26 @@ def test_folder_is_one_site_and_stdin_works(tmp_path: Path) -> None:
     assert json.loads(piped.stdout)["source"] == "-"
 
 
+def test_a_saved_page_is_read_at_the_address_it_came_from(tmp_path: Path) -> None:
+    """The page-type model reads the address's words: ``--url`` gives a saved page (and a
+    folder's other pages, beside it) the address it had on the web."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(
+        "<p>Mesenchymal cells are injected into the knee. The procedure takes two hours.</p>"
+    )
+    (site / "fees.html").write_text("<p>One knee: $4,500.</p>")
+    plain = json.loads(run("analyze", "--format", "json", str(site)).stdout)
+    url = "https://www.regenerative-stemcell-clinic.example/knee/"
+    at_url = json.loads(run("analyze", "--format", "json", "--url", url, str(site)).stdout)
+    assert at_url["source"] == url
+    assert [p["url"] for p in at_url["pages"]] == [url, url + "fees.html"]
+    assert at_url["applicability"]["offers_score"] > plain["applicability"]["offers_score"]
+    refused = run("analyze", "--url", "clinic.example", str(site))
+    assert refused.returncode == 2 and b"--url takes one http(s) address" in refused.stderr
+    assert run("analyze", "--url", url, str(site), str(site)).returncode == 2
+
+
 def test_explain_shows_what_context_set_aside(tmp_path: Path) -> None:
     page = tmp_path / "p.txt"
     page.write_text("Our stem cell clinic offers injections.\n\nThere is no cure for lupus.\n")

@@ -19,7 +19,7 @@ from app.engine.pagetype import ModelMissingError
 from app.engine.rulebook import SCHEMA_FILE, RuleError, load_rules, pack_schema
 from app.engine.ruletests import run_examples
 from app.engine.types import Report
-from app.extract.files import InputError, load_site
+from app.extract.files import InputError, at_address, load_site
 from app.jobs.cli import add_batch_command
 from app.settings import Settings, get_settings
 from app.training.cli import add_train_command
@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
     analyze.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
     analyze.add_argument("--explain", action="store_true", help="show how each decision was made")
+    analyze.add_argument(
+        "--url",
+        help="the web address a saved page came from (one PATH; a folder's other pages are "
+        "taken as its neighbours): the page-type model reads the address's words too",
+    )
     analyze.set_defaults(handler=_analyze)
 
     check = commands.add_parser("check", help="fetch a clinic's site and report on it")
@@ -96,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _analyze(args: argparse.Namespace, settings: Settings) -> int:
+    if args.url is not None and (
+        len(args.paths) > 1 or not args.url.lower().startswith(("http://", "https://"))
+    ):
+        print("redflags: --url takes one http(s) address, for one PATH", file=sys.stderr)
+        return 2
     engine = Engine.from_settings(settings, lazy=True)
     failed = False
     for path in args.paths:
@@ -103,6 +113,8 @@ def _analyze(args: argparse.Namespace, settings: Settings) -> int:
             pages = load_site(
                 path, max_bytes=settings.max_document_bytes, min_words=settings.min_words
             )
+            if args.url is not None:
+                pages, path = at_address(pages, args.url), args.url
         except InputError as exc:
             failed = True
             if args.format == "jsonl":

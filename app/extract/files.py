@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urljoin
 
 from app.extract.charset import ExtractionError
 from app.extract.document import extract_document
@@ -34,6 +36,15 @@ def load_site(path: str, *, max_bytes: int, min_words: int = 40) -> list[Extract
     if not target.exists():
         raise InputError(f"{path}: no such file or folder")
     return [_read(target, max_bytes, min_words, source=path)]
+
+
+def at_address(pages: list[ExtractedPage], url: str) -> list[ExtractedPage]:
+    """Saved pages given the web address they came from: the first (a folder's entry page) at
+    ``url``, the others beside it, by file name."""
+    return [
+        replace(page, source=url if i == 0 else urljoin(url, Path(page.source).name))
+        for i, page in enumerate(pages)
+    ]
 
 
 def _read(path: Path, max_bytes: int, min_words: int, *, source: str) -> ExtractedPage:
