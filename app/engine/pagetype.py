@@ -93,9 +93,15 @@ def grams(text: str, n: int = GRAM) -> list[str]:
     lowercased; a shorter word once, whole (exactly scikit-learn's ``char_wb`` analyser)."""
     out: list[str] = []
     for word in _SPACES.sub(" ", text.lower()).split():
-        padded = f" {word} "
-        out.extend(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
+        out.extend(_word_grams(word, n))
     return out
+
+
+@lru_cache(maxsize=65_536)
+def _word_grams(word: str, n: int) -> tuple[str, ...]:
+    # Cached: a page repeats its words, and each sentence is read again for evidence.
+    padded = f" {word} "
+    return tuple(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
 
 
 def address_terms(url: str | None) -> list[str]:
@@ -260,7 +266,7 @@ def offer_sentences(
         features = {*terms(sentence), *(GRAM_PREFIX + g for g in grams(sentence))}
         # In a fixed order: a set's order follows string hashes, which change from one
         # process to the next, and the sum's last digits with it.
-        found = [(pull[t], t) for t in sorted(features) if t in pull]
+        found = [(pull[t], t) for t in sorted(t for t in features if t in pull)]
         if found:
             total = sum(p for p, _ in found)
             scored.append((start, end, locate(text, start, end, max(found)[1]), total))
