@@ -14,6 +14,7 @@ from app.cli.render import render_text
 from app.cli.service import add_service_commands
 from app.cli.terminal import PrintableStream
 from app.engine.analyzer import Engine
+from app.engine.language import LANGUAGE_FOLDER, language_detector
 from app.engine.nlp import load_or_build
 from app.engine.pagetype import ModelMissingError
 from app.engine.rulebook import SCHEMA_FILE, RuleError, load_rules, pack_schema
@@ -230,5 +231,6 @@ def _rules_schema(args: argparse.Namespace, settings: Settings) -> int:
 def _rules_build(args: argparse.Namespace, settings: Settings) -> int:
     ruleset = load_rules(settings.rules_dir)
     load_or_build(ruleset, settings.models_dir)
+    language_detector(settings.models_dir / LANGUAGE_FOLDER)  # unpacked once, here
     print(f"pipeline for rules {ruleset.version} is in {settings.models_dir}")
     return 0

@@ -19,7 +19,7 @@ from app.engine.context import ContextResolver
 from app.engine.findings import make_finding, registry_verdict
 from app.engine.gates import gates
 from app.engine.judging import Judge, PageState
-from app.engine.language import language_detector
+from app.engine.language import LANGUAGE_FOLDER, LanguageDetector, language_detector
 from app.engine.nlp import NlpEngine, load_or_build
 from app.engine.pagetype import PageTypeModel
 from app.engine.rulebook import RuleSet, load_rules
@@ -48,11 +48,12 @@ class Engine:
         pagetype: PageTypeModel,
         *,
         max_text_chars: int = 1_000_000,
+        languages: LanguageDetector | None = None,
     ) -> None:
         self.ruleset = ruleset
         self.nlp = nlp
         self.pagetype = pagetype
-        self.languages = language_detector()
+        self.languages = languages or language_detector()
         self.max_text_chars = max_text_chars
         nlp.allow_length(max_text_chars)
         self.context = ContextResolver(ruleset.context)
@@ -85,7 +86,9 @@ class Engine:
         ruleset = load_rules(rules_dir)
         pagetype = PageTypeModel.load(pagetype_dir)
         nlp = load_or_build(ruleset, models_dir, lazy=lazy)
-        return cls(ruleset, nlp, pagetype, max_text_chars=max_text_chars)
+        # Kept unpacked beside the pipelines: py3langid's own archive takes 0.4 s to open.
+        languages = language_detector(models_dir / LANGUAGE_FOLDER)
+        return cls(ruleset, nlp, pagetype, max_text_chars=max_text_chars, languages=languages)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, lazy: bool = False) -> Engine:
