@@ -31,7 +31,7 @@ _NUM = (
 )
 _MULT = (
     r"(?:" + _SP + r"?(?i:million|millones|millón|millon|mio\.?|mn|bn|billion|thousand|lakhs?"
-    r"|crores?|mil)(?![^\W\d_])|[kKmMbB](?![^\W_]))"
+    r"|crores?|mil)(?![^\W\d_])|[kKmMbB](?![^\W_])|万(?=[円元])|만(?=원))"
 )
 MULTIPLIERS = {
     "k": 1e3,
@@ -52,6 +52,8 @@ MULTIPLIERS = {
     "b": 1e9,
     "bn": 1e9,
     "billion": 1e9,
+    "万": 1e4,  # ten thousand, in Japanese and Chinese prices ("250万円")
+    "만": 1e4,  # and in Korean ("300만원")
 }
 
 _CODES = (
@@ -99,6 +101,10 @@ TOKENS = {
     "₫": "VND",
     "₱": "PHP",
     "RMB": "CNY",
+    "円": "JPY",
+    "元": "CNY",
+    "원": "KRW",
+    "บาท": "THB",
 }
 # Currency words, checked in order against the lower-cased word(s) written after an amount.
 WORDS = (
@@ -141,6 +147,9 @@ _SUFFIX = (
     r"(?:(?<![A-Za-z])(?:" + _CODES + r"|TRY|TL)(?![A-Za-z])"
     # a symbol followed by digits starts the next price ("฿ 545,000 $15,500")
     r"|(?:US\$|\$|[" + _SYMBOLS + r"])(?!" + _SP + r"?\d)"
+    # written after the amount in Japanese, Chinese, Korean and Thai ("948,000円", "5000元",
+    # "300만원", "120,000 บาท")
+    r"|円|元(?!素)|원|บาท"
     r"|(?i:(?:(?:US|U\.S\.|American|Canadian|Australian|Singapore)[- \u00a0])?dollars?"
     r"|d[óo]lares|pesos(?:" + _SP + r"(?:mexicanos|colombianos|argentinos|chilenos))?"
     r"|euros?|baht|rupees|balboas|colones|won|yen|dirhams?|hryvnias?|lira|reais|soles|yuan)"

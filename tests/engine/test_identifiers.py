@@ -259,6 +259,11 @@ MONEY = [
     ("INR 95,000 per cycle", "INR", 95000, None, None, "exact", None),
     ("nearly 25 lakh rupees", "INR", 2_500_000, None, None, "exact", None),
     ("₹ 3.5 lakh", "INR", 350_000, None, None, "exact", None),
+    ("治療費 948,000円(税込)", "JPY", 948_000, None, None, "exact", None),
+    ("費用は250万円です", "JPY", 2_500_000, None, None, "exact", None),
+    ("一次治疗约5000元", "CNY", 5000, None, None, "exact", None),
+    ("줄기세포 주사 300만원", "KRW", 3_000_000, None, None, "exact", None),
+    ("ราคา 120,000 บาท", "THB", 120_000, None, None, "exact", None),
     ("COL$ 25.000.000 el paquete", "COP", 25_000_000, None, None, "exact", None),
     ("COP 18.000.000", "COP", 18_000_000, None, None, "exact", None),
     ("R$ 15.000 à vista", "BRL", 15000, None, None, "exact", None),
@@ -414,6 +419,8 @@ def test_money_forms(
         "Registered as NCT01234567",
         "Rs",
         "the 1990s",
+        "3万人の患者",  # 30,000 patients
+        "化学元素 100元素",
     ],
 )
 def test_money_negatives(text: str) -> None:
