@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("|---|---|---|---|")
     for name, values, flagged in rows:
         caught, false_alarms = _rates(real, flagged)
-        print(f"| {name} | {_auroc(real, values):.3f} | {caught:.2f} | {false_alarms:.2f} |")
+        print(f"| {name} | {_auroc(real, values):.4f} | {caught:.2f} | {false_alarms:.2f} |")
     _by(real, reports, "lang")
     _by(real, reports, "kind")
     _flag_table(real, reports)
