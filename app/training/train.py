@@ -203,13 +203,16 @@ def train(
         "libraries": fitting.library_versions(),
         "model": {
             "kind": "two logistic regressions (topic; offers given topic) over tf-idf words "
-            "and word pairs beside tf-idf four-letter sequences within words (char_wb)",
+            "and word pairs beside tf-idf four-letter sequences within words (char_wb) and "
+            "the words (and long words' four-letter sequences) of the page's web address",
             "C": c,
             "max_chars": fitting.MAX_CHARS,
             "min_df": fitting.MIN_DF,
             "terms": len(final.model["idf"]),
             "letter_sequences": len(final.model["gram_idf"]),
             "letter_min_df": fitting.GRAM_MIN_DF,
+            "address_terms": len(final.model["address_idf"]),
+            "address_min_df": fitting.ADDRESS_MIN_DF,
         },
         "cross_validation": {"folds": fitting.FOLDS, "grouped_by": "host", **figures},
         "calibration": {
