@@ -48,12 +48,23 @@ class ModelMissingError(RuntimeError):
     """The trained page-type model is absent or unreadable: the engine cannot start without it."""
 
 
-@lru_cache(maxsize=65_536)
+# Words up to this long are cached (a page repeats its words); a longer run of letters, as a
+# hostile page may send, is read each time, so the caches stay a few megabytes.
+CACHED_WORD = 32
+
+
 def _fold(word: str) -> str:
-    # Cached: a page repeats its words, and NFKD per word was a fifth of a reading.
+    return _cached_fold(word) if len(word) <= CACHED_WORD else _fold_uncached(word)
+
+
+def _fold_uncached(word: str) -> str:
     folded = unicodedata.normalize("NFKD", word.lower())
     folded = "".join(c for c in folded if not unicodedata.combining(c))
     return "#" if folded.isdigit() else folded
+
+
+# NFKD per word was a fifth of a reading before this cache.
+_cached_fold = lru_cache(maxsize=65_536)(_fold_uncached)
 
 
 def tokens(text: str) -> list[str]:
@@ -93,15 +104,17 @@ def grams(text: str, n: int = GRAM) -> list[str]:
     lowercased; a shorter word once, whole (exactly scikit-learn's ``char_wb`` analyser)."""
     out: list[str] = []
     for word in _SPACES.sub(" ", text.lower()).split():
-        out.extend(_word_grams(word, n))
+        out.extend(_cached_grams(word, n) if len(word) <= CACHED_WORD else _word_grams(word, n))
     return out
 
 
-@lru_cache(maxsize=65_536)
 def _word_grams(word: str, n: int) -> tuple[str, ...]:
-    # Cached: a page repeats its words, and each sentence is read again for evidence.
     padded = f" {word} "
     return tuple(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
+
+
+# A page repeats its words, and each sentence is read again for evidence.
+_cached_grams = lru_cache(maxsize=65_536)(_word_grams)
 
 
 def address_terms(url: str | None) -> list[str]:

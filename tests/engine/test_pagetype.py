@@ -12,6 +12,7 @@ import pytest
 from app.engine.analyzer import Engine
 from app.engine.pagetype import (
     ADDRESS_PREFIX,
+    GRAM,
     META_FILE,
     MODEL_FILE,
     ModelMissingError,
@@ -149,6 +150,25 @@ def test_letter_features_are_scikit_learns_char_wb_four_grams(text: str) -> None
 
     analyse = TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 4)).build_analyzer()
     assert Counter(grams(text)) == Counter(analyse(text))
+
+
+def test_long_runs_of_letters_are_read_but_never_cached() -> None:
+    """The per-word caches hold short words only: a page of distinct 5,000-letter "words"
+    would otherwise keep gigabytes alive in a long-running service."""
+    from app.engine import pagetype
+
+    before = (
+        pagetype._cached_grams.cache_info().currsize,
+        pagetype._cached_fold.cache_info().currsize,
+    )
+    hostile = " ".join(letter * 5_000 for letter in "abcdefgh")
+    assert len(grams(hostile)) == 8 * (5_002 - GRAM + 1)
+    assert tokens(hostile) == [letter * 5_000 for letter in "abcdefgh"]
+    after = (
+        pagetype._cached_grams.cache_info().currsize,
+        pagetype._cached_fold.cache_info().currsize,
+    )
+    assert after == before
 
 
 def test_letter_cues_read_as_parts_of_words() -> None:
