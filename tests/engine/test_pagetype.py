@@ -56,6 +56,7 @@ def test_meta_records_data_counts_libraries_and_cross_validated_figures(
     assert 0 < thresholds["caution"] < thresholds["high_risk"] <= 100
     assert meta["model"]["terms"] == len(model.idf)
     assert meta["model"]["letter_sequences"] == len(model.gram_idf) > 0
+    assert meta["model"]["address_terms"] == len(model.address_idf) > 0
     tried = meta["calibration"]["offers_tried_high_caught"]
     assert str(meta["calibration"]["offers"]) in tried  # the kept one catches the most
     assert tried[str(meta["calibration"]["offers"])] == max(tried.values())
