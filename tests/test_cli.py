@@ -112,13 +112,23 @@ def test_huge_file_is_cut_with_a_warning(tmp_path: Path) -> None:
     assert any("larger than" in w for w in report["warnings"])
 
 
+def write_site(folder: Path, pages: dict[str, str]) -> Path:
+    """A folder of saved pages: one site for ``redflags analyze``."""
+    folder.mkdir()
+    for name, html in pages.items():
+        (folder / name).write_text(html, encoding="utf-8")
+    return folder
+
+
 def test_folder_is_one_site_and_stdin_works(tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.html").write_text(
-        "<h1>Regenerative stem cell clinic</h1><p>Our stem cell treatment restores joints.</p>"
+    site = write_site(
+        tmp_path / "site",
+        {
+            "index.html": "<h1>Regenerative stem cell clinic</h1>"
+            "<p>Our stem cell treatment restores joints.</p>",
+            "pricing.html": "<p>Our stem cell package costs $7,500.</p>",
+        },
     )
-    (site / "pricing.html").write_text("<p>Our stem cell package costs $7,500.</p>")
     report = json.loads(run("analyze", "--format", "json", str(site)).stdout)
     assert [Path(p["url"]).name for p in report["pages"]] == ["index.html", "pricing.html"]
     price = next(f for f in report["findings"] if f["category"] == "price_or_payment")
@@ -130,12 +140,14 @@ def test_folder_is_one_site_and_stdin_works(tmp_path: Path) -> None:
 def test_a_saved_page_is_read_at_the_address_it_came_from(tmp_path: Path) -> None:
     """The page-type model reads the address's words: ``--url`` gives a saved page (and a
     folder's other pages, beside it) the address it had on the web."""
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.html").write_text(
-        "<p>Mesenchymal cells are injected into the knee. The procedure takes two hours.</p>"
+    site = write_site(
+        tmp_path / "site",
+        {
+            "index.html": "<p>Mesenchymal cells are injected into the knee. "
+            "The procedure takes two hours.</p>",
+            "fees.html": "<p>One knee: $4,500.</p>",
+        },
     )
-    (site / "fees.html").write_text("<p>One knee: $4,500.</p>")
     plain = json.loads(run("analyze", "--format", "json", str(site)).stdout)
     url = "https://www.regenerative-stemcell-clinic.example/knee/"
     at_url = json.loads(run("analyze", "--format", "json", "--url", url, str(site)).stdout)
