@@ -54,7 +54,8 @@ def test_an_installed_wheel_analyses_a_page(tmp_path: Path) -> None:
     (wheel,) = wheels.glob("redflags-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "app/_shipped/rules/claims.yaml" in names
-    assert "app/_shipped/models/pagetype/model.json" in names
+    for part in ("model.json", "features.txt", "weights.npy", "meta.json"):
+        assert f"app/_shipped/models/pagetype/{part}" in names
 
     # A fresh venv without pip; the dependencies come from this venv's site-packages through a
     # .pth file, which does not pull in this checkout (the editable install's own .pth is not

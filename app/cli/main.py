@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from app import __version__
 from app.cli.render import render_text
@@ -26,6 +28,27 @@ from app.settings import Settings, get_settings
 from app.training.cli import add_train_command
 
 log = logging.getLogger("redflags")
+
+# Commands that have nothing left to save once their answer is printed.
+QUICK_EXIT = frozenset({"analyze", "check"})
+
+
+def run() -> NoReturn:
+    """The console command (``redflags``, ``python -m app.cli``). A read-only command ends the
+    process as soon as its answer is out: Python's orderly teardown frees the pipelines, the
+    page-type model and their caches object by object, 0.25 s of a 1.5 s ``redflags analyze``
+    (measured), and such a command holds no file, database or child process that needs it."""
+    argv = sys.argv[1:]
+    code = main(argv)
+    if not argv or argv[0] not in QUICK_EXIT:
+        sys.exit(code)
+    logging.shutdown()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # a reader that stopped early (`| head`) is not our failure
+        pass
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

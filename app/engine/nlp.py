@@ -23,7 +23,7 @@ from spacy.language import Language
 
 from app import __version__
 from app.engine.chunk_cache import ChunkCache
-from app.engine.factories import LowercaseLemmatizer  # importing registers the factories
+from app.engine.factories import SAVED_TOKENIZER, LowercaseLemmatizer  # registers factories
 from app.engine.rulebook import RuleSet
 from app.engine.stage_config import ContextConfig
 from app.engine.term_matcher import TermMatcher
@@ -233,7 +233,9 @@ def _load_or_build(ruleset: RuleSet, folder: Path, language: str, save: bool) ->
         expected = (ruleset.version, __version__, PIPELINE_FORMAT)
         found = (meta.get("rules_version"), meta.get("engine_version"), meta.get("pipeline_format"))
         if found == expected:
-            return spacy.load(folder)
+            return spacy.load(
+                folder, config={"nlp": {"tokenizer": {"@tokenizers": SAVED_TOKENIZER}}}
+            )
         log.warning("pipeline in %s is stale (other rules or engine); rebuilding", folder)
     nlp = build_pipeline(ruleset, language)
     if save:

@@ -23,7 +23,7 @@ from typing import Any
 
 from app.engine.analyzer import Engine
 from app.engine.nlp import NlpEngine
-from app.engine.pagetype import META_FILE, MODEL_FILE, PageTypeModel
+from app.engine.pagetype import META_FILE, PageTypeModel, write_model
 from app.engine.rulebook import RuleSet
 from app.engine.types import Report
 from app.training import pagetype as fitting
@@ -228,10 +228,7 @@ def train(
         },
     }
     paths.out.mkdir(parents=True, exist_ok=True)
-    (paths.out / MODEL_FILE).write_text(
-        json.dumps(final.model, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
-        encoding="utf-8",
-    )
+    write_model(paths.out, final.model)
     (paths.out / META_FILE).write_text(
         json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )

@@ -12,6 +12,7 @@ import pytest
 from app.engine.analyzer import Engine
 from app.engine.pagetype import (
     ADDRESS_PREFIX,
+    FEATURES_FILE,
     GRAM,
     META_FILE,
     MODEL_FILE,
@@ -21,8 +22,10 @@ from app.engine.pagetype import (
     cue_label,
     grams,
     locate,
+    read_model,
     terms,
     tokens,
+    write_model,
 )
 from app.settings import Settings
 from app.training.corpus import sha1
@@ -77,6 +80,32 @@ def test_a_model_of_another_format_is_refused(settings: Settings, tmp_path: Path
     data["format"] = 999
     (tmp_path / MODEL_FILE).write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ModelMissingError, match="format 999"):
+        PageTypeModel.load(tmp_path)
+
+
+def test_a_saved_model_reads_back_the_same_and_a_torn_one_is_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
+    fitted = {
+        "format": 4,
+        "max_chars": 6000,
+        "idf": {"clinic": 1.5, "stem cell": 2.25},
+        "gram_idf": {"clin": 1.75},
+        "address_idf": {"@clinic": 3.0},
+        "heads": {
+            "topic": {"intercept": -0.5, "weights": {"stem cell": 2.0, "~clin": 0.125}},
+            "offers": {"intercept": 0.25, "weights": {"clinic": 1.0, "@clinic": -0.75}},
+        },
+    }
+    write_model(tmp_path, fitted)
+    assert read_model(tmp_path) == fitted
+    shutil.copy(settings.pagetype_dir / META_FILE, tmp_path / META_FILE)
+    reading = PageTypeModel.load(tmp_path).predict("Our clinic", "https://clinic.example/")
+    assert {c.term for c in reading.offer_cues} == {"clinic", "@clinic"}
+    # A features file that lost a line no longer lines up with its weights: refused, not misread.
+    features = (tmp_path / FEATURES_FILE).read_text(encoding="utf-8").split("\n")
+    (tmp_path / FEATURES_FILE).write_text("\n".join(features[1:]), encoding="utf-8")
+    with pytest.raises(ModelMissingError, match="do not agree"):
         PageTypeModel.load(tmp_path)
 
 
