@@ -2,7 +2,7 @@
 
 scikit-learn fits the model (a TfidfVectorizer over our own ``terms`` and one over four-letter
 sequences within words, side by side, then two logistic regressions); the artefact keeps only
-numbers and features in JSON, which ``PageTypeModel`` reads.
+the features and their numbers (``write_model``), which ``PageTypeModel`` reads.
 The regularisation strength is chosen by 5-fold cross-validation grouped by host, and the meta
 records the out-of-fold figures, so the model's quality is stated where the model is.
 """
