@@ -161,7 +161,6 @@ def make_term_matcher(nlp: Language, name: str, spans_key: str) -> TermMatcher:
 SAVED_TOKENIZER = "redflags.saved_tokenizer.v1"
 
 
-@registry.tokenizers(SAVED_TOKENIZER)
 def saved_tokenizer() -> Any:
     """A tokenizer with no rules of its own, for loading a saved pipeline: ``from_disk`` then
     gives it the saved ones. spaCy's default tokenizer first builds the language's 2,700
@@ -172,3 +171,6 @@ def saved_tokenizer() -> Any:
         return Tokenizer(nlp.vocab)
 
     return create
+
+
+registry.tokenizers.register(SAVED_TOKENIZER, func=saved_tokenizer)
