@@ -21,6 +21,7 @@ or warn about it?). P(offers_treatment) = P(topic) x P(offers | topic).
 
 from __future__ import annotations
 
+import copy
 import heapq
 import json
 import math
@@ -225,6 +226,12 @@ class PageTypeModel:
                 f"the page-type model in {folder} cannot be read ({exc}); {REBUILD_HINT}"
             ) from None
         return cls(model, meta)
+
+    def with_meta(self, meta: dict[str, Any]) -> PageTypeModel:
+        """The same tables under another meta (training tries calibrations on a fold's model)."""
+        twin = copy.copy(self)
+        twin.meta = meta
+        return twin
 
     def features(self, text: str, url: str | None = None) -> dict[str, float]:
         """Words, letters and the address's words, each block weighted as scikit-learn's

@@ -103,6 +103,7 @@ def load_rules(root: Path) -> RuleSet:
         _stage(root, "scoring.yaml", ScoringConfig),
     )
     _check_modifiers(packs, stages[0])
+    _check_floor(packs, stages[2])
     return RuleSet(packs, rules_hash(root), root, stages)
 
 
@@ -139,6 +140,17 @@ def _check_modifiers(packs: dict[str, RulePack], context: ContextConfig) -> None
         ]
     if problems:
         raise RuleError("\n".join(problems))
+
+
+def _check_floor(packs: dict[str, RulePack], scoring: ScoringConfig) -> None:
+    """Only a reassuring rule of some pack can lift the seller floor."""
+    mitigating = {r.id for pack in packs.values() for r in pack.rules if r.polarity == "mitigating"}
+    unknown = [rule_id for rule_id in scoring.floor_lifted_by if rule_id not in mitigating]
+    if unknown:
+        raise RuleError(
+            f"scoring.yaml: floor_lifted_by: {', '.join(map(repr, unknown))} is not a reassuring "
+            f"(mitigating) rule; those are {', '.join(sorted(mitigating))}"
+        )
 
 
 def _stage(root: Path, name: str, schema: type[StageConfig]) -> StageConfig:

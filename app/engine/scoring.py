@@ -26,6 +26,7 @@ class Scorer:
         self.high = float(thresholds["high_risk"])
         self.caution = float(thresholds["caution"])
         self.seller_floor = config.seller_floor
+        self.floor_lifted_by = frozenset(config.floor_lifted_by)
         self.factors = config.applicability_factors
         self.summaries = config.summaries
 
@@ -56,12 +57,24 @@ class Scorer:
             return score, "high_risk"
         if score >= self.caution:
             return score, "caution"
-        reassured = any(f.polarity == "mitigating" and f.contribution < 0 for f in findings)
-        if applicability == "offers_treatment" and self.seller_floor and not reassured:
-            # Selling unproven cells is the sign; only a reassuring sign (a registration, an
-            # IND, stated risks) can leave a seller below caution.
+        if self.seller_floor is not None and self.floored(findings, applicability):
             return score, self.seller_floor
         return score, "low_risk"
+
+    def floored(self, findings: list[Finding], applicability: str | None) -> bool:
+        """Whether the seller floor holds for a site: it sells cell treatment and shows none of
+        the reassuring signs that can lift the floor (a trial registration, an IND, free
+        participation). Selling unproven cells is the sign: on the real corpus's sellers,
+        stated risks and the word "investigational" were as common as on any page they were
+        reassuring on (65 findings on high pages, 3 on low ones), so they lower the score but
+        leave the floor in place."""
+        return (
+            applicability == "offers_treatment"
+            and self.seller_floor is not None
+            and not any(
+                f.rule_id in self.floor_lifted_by and f.contribution < 0 for f in findings
+            )
+        )
 
     def summary(self, verdict: Verdict, applicability: str | None, findings: list[Finding]) -> str:
         """One plain sentence for the top of the report."""

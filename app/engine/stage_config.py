@@ -119,6 +119,11 @@ class ScoringConfig(_Strict):
     seller_floor: Literal["caution", "high_risk"] | None = Field(
         "caution", description="The least verdict a site that sells cell treatment gets."
     )
+    floor_lifted_by: list[str] = Field(
+        default_factory=list,
+        description="Reassuring rules (ids) whose finding can leave a seller below the floor; "
+        "none: no sign can.",
+    )
     thresholds: Thresholds = Field(default_factory=Thresholds)
     applicability_factors: dict[str, dict[str, float]] = Field(default_factory=dict)
     summaries: dict[str, str] = Field(default_factory=dict)

@@ -14,6 +14,14 @@ from pydantic import BaseModel, Field
 
 Polarity = Literal["red_flag", "absence", "mitigating"]
 Verdict = Literal["high_risk", "caution", "low_risk", "not_applicable", "unreadable"]
+# Verdicts from the most to the least worrying, as screening lists order sites.
+SEVERITY: dict[str, int] = {
+    "high_risk": 4,
+    "caution": 3,
+    "low_risk": 2,
+    "not_applicable": 1,
+    "unreadable": 0,
+}
 
 
 @dataclass(frozen=True)

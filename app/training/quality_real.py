@@ -25,7 +25,7 @@ from app.engine.types import Report
 from app.settings import get_settings
 from app.training import pagetype as fitting
 from app.training.corpus import FLAGS, Sample, dev_samples, read_labels, real_samples
-from app.training.pages import entry_text, ranking_score, sample_page
+from app.training.pages import entry_text, ranking_key, ranks, sample_page
 from app.training.quality_dev import LABEL_CATEGORIES
 
 _ROOT = Path(__file__).resolve().parent.parent.parent
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ruleset = load_rules(settings.rules_dir)
     nlp = load_or_build(ruleset, settings.models_dir)
     reports = evaluate(real, dev, ruleset, nlp, model.meta)
-    scores = [ranking_score(r) for r in reports]
+    scores = ranks([ranking_key(r) for r in reports])
     p_offers = [r.applicability.offers_score if r.applicability else 0.0 for r in reports]
     rule_points = [
         sum(f.contribution for f in r.findings if f.rule_id != "sells-cell-treatment")
@@ -162,7 +162,7 @@ def _by(real: Sequence[Sample], reports: Sequence[Report], field: str) -> None:
         risk = Counter(s.expected_risk for s in sub)
         caught, low = _rates(sub, [r.verdict in ("high_risk", "caution") for r in rep])
         verdicts = ", ".join(f"{v} {n}" for v, n in Counter(r.verdict for r in rep).most_common())
-        auroc = _auroc(sub, [ranking_score(r) for r in rep])
+        auroc = _auroc(sub, ranks([ranking_key(r) for r in rep]))
         print(
             f"| {key} | {len(sub)} | {risk['high']}/{risk['medium']}/{risk['low']} | "
             f"{auroc:.3f} | {caught:.2f} | {low:.2f} | {verdicts} |"

@@ -5,9 +5,9 @@
    see its host; the verdict thresholds are set on those out-of-fold scores, so that a low page
    (news, research, regulators) is flagged at most ``MAX_LOW_FLAGGED`` of the time. The
    P(offers) at which a page counts as selling (and so is at least ``caution``) and the score
-   thresholds share that budget: a few P(offers) thresholds are tried, from the one that types
-   at most ``MAX_LOW_OFFERS`` of low pages as selling down, and the one that catches the most
-   high pages within the budget is kept.
+   thresholds share that budget: P(offers) thresholds are tried from the one that types at most
+   ``MAX_LOW_OFFERS`` of low pages as selling down, until one flags more low pages than the
+   budget allows, and the one that catches the most high pages within the budget is kept.
 3. The final model is fitted on every page and saved with a meta that records what it was
    trained on (the labels' SHA-1, counts, library versions) and the cross-validated figures.
 """
@@ -25,15 +25,17 @@ from app.engine.analyzer import Engine
 from app.engine.nlp import NlpEngine
 from app.engine.pagetype import META_FILE, PageTypeModel, write_model
 from app.engine.rulebook import RuleSet
+from app.engine.scoring import Scorer
 from app.engine.types import Report
 from app.training import pagetype as fitting
 from app.training.corpus import Sample, dev_samples, read_labels, real_samples, sha1
-from app.training.pages import ranking_score, sample_page, score_of
+from app.training.pages import ranking_key, ranks, sample_page, score_of
 
 MAX_LOW_FLAGGED = 0.05  # caution or worse on at most this share of low pages
 MAX_LOW_OFFERS = 0.03  # typed as selling (hence at least caution) on at most this share
 MAX_LOW_HIGH_RISK = 0.01  # high_risk on at most this share of low pages
-OFFERS_TRIED = (0.7, 0.75, 0.8)  # P(offers) thresholds tried below the MAX_LOW_OFFERS one
+# P(offers) thresholds tried: from the MAX_LOW_OFFERS one down in these steps, to this least.
+OFFERS_STEP, OFFERS_LEAST = 0.02, 0.7
 
 
 @dataclass(frozen=True)
@@ -51,16 +53,22 @@ def load_samples(paths: Paths, extract: Callable[[Path], str]) -> tuple[list[Sam
 
 
 def oof_reports(
-    samples: Sequence[Sample], c: float, ruleset: RuleSet, nlp: NlpEngine, offers: float
+    samples: Sequence[Sample],
+    oof: Sequence[tuple[int, PageTypeModel]],
+    ruleset: RuleSet,
+    nlp: NlpEngine,
+    offers: float,
 ) -> list[Report]:
-    """Each page's report from an engine whose page-type model never saw the page's host."""
+    """Each page's report from an engine whose page-type model never saw the page's host
+    (``oof``: each sample's index with its fold's model), typing pages as selling from
+    ``offers``."""
     reports: list[Report | None] = [None] * len(samples)
     meta = {"calibration": {"offers": offers}}
-    for train, test in fitting.folds(samples):
-        fitted = fitting.fit([samples[i] for i in train], c)
-        engine = Engine(ruleset, nlp, PageTypeModel(fitted.model, meta))
-        for i in test:
-            reports[i] = engine.analyze([sample_page(samples[i])], samples[i].id)
+    engines: dict[int, Engine] = {}
+    for i, model in oof:
+        if (engine := engines.get(id(model))) is None:
+            engine = engines[id(model)] = Engine(ruleset, nlp, model.with_meta(meta))
+        reports[i] = engine.analyze([sample_page(samples[i])], samples[i].id)
     return [r for r in reports if r is not None]
 
 
@@ -78,17 +86,13 @@ def choose_thresholds(
     samples: Sequence[Sample],
     reports: Sequence[Report],
     floor: dict[str, float],
-    seller_floor: bool = True,
+    floored: Callable[[Report], bool],
 ) -> dict[str, float]:
-    """The lowest score thresholds that keep false alarms on low pages within the goals; with
-    the seller floor on, a low page typed as selling is flagged whatever its score. Calibration
+    """The lowest score thresholds that keep false alarms on low pages within the goals; a low
+    page the seller floor holds for (``floored``) is flagged whatever its score. Calibration
     only raises the hand-set thresholds of scoring.yaml (``floor``), never lowers them."""
     lows = [r for x, r in zip(samples, reports, strict=True) if x.expected_risk == "low"]
-    sellers = {
-        id(r)
-        for r in lows
-        if seller_floor and r.applicability and r.applicability.kind == "offers_treatment"
-    }
+    sellers = {id(r) for r in lows if floored(r)}
 
     def lowest(share: float, floor: bool) -> int:
         for t in range(1, 101):
@@ -107,21 +111,17 @@ def flagged_share(
     reports: Sequence[Report],
     thresholds: dict[str, float],
     risk: str,
-    seller_floor: bool,
+    floored: Callable[[Report], bool],
 ) -> float:
     """The share of ``risk`` pages at ``caution`` or worse, as ``choose_thresholds`` counts."""
     pages = [r for x, r in zip(samples, reports, strict=True) if x.expected_risk == risk]
-    flagged = [
-        score_of(r) >= thresholds["caution"]
-        or bool(seller_floor and r.applicability and r.applicability.kind == "offers_treatment")
-        for r in pages
-    ]
+    flagged = [score_of(r) >= thresholds["caution"] or floored(r) for r in pages]
     return sum(flagged) / len(flagged) if flagged else 0.0
 
 
 def calibrate(
     samples: Sequence[Sample],
-    c: float,
+    oof: Sequence[tuple[int, PageTypeModel]],
     ruleset: RuleSet,
     nlp: NlpEngine,
     p_offers: Sequence[float],
@@ -132,23 +132,32 @@ def calibrate(
     strict = choose_offers(samples, p_offers)
     best: tuple[float, float, dict[str, float], list[Report]] | None = None
     tries: dict[str, float] = {}
-    floor = ruleset.scoring.seller_floor is not None
-    for offers in sorted({strict, *(t for t in OFFERS_TRIED if t < strict)}, reverse=True):
-        reports = oof_reports(samples, c, ruleset, nlp, offers)
+    scorer = Scorer(ruleset.scoring)
+
+    def floored(report: Report) -> bool:
+        kind = report.applicability.kind if report.applicability else None
+        return scorer.floored(report.findings, kind)
+
+    steps = int(round((strict - OFFERS_LEAST) / OFFERS_STEP))
+    for offers in (round(strict - k * OFFERS_STEP, 2) for k in range(max(0, steps) + 1)):
+        reports = oof_reports(samples, oof, ruleset, nlp, offers)
         thresholds = choose_thresholds(
             samples,
             reports,
             ruleset.scoring.thresholds.model_dump(),
-            seller_floor=floor,
+            floored,
         )
-        share = flagged_share(samples, reports, thresholds, "high", floor)
-        false_alarms = flagged_share(samples, reports, thresholds, "low", floor)
+        share = flagged_share(samples, reports, thresholds, "high", floored)
+        false_alarms = flagged_share(samples, reports, thresholds, "low", floored)
         log(
             f"  P(offers) >= {offers}: thresholds {thresholds}, high pages caught {share:.3f}, "
             f"low pages flagged {false_alarms:.3f}"
         )
         if false_alarms > MAX_LOW_FLAGGED or thresholds["high_risk"] > 100:
-            continue  # selling alone already spends the budget: no score threshold fits
+            # Selling alone spends the budget: no score threshold fits, nor any lower P(offers).
+            if best is not None:
+                break
+            continue
         tries[str(offers)] = round(share, 4)
         if best is None or share > best[0]:  # ties keep the stricter P(offers)
             best = (share, offers, thresholds, reports)
@@ -173,8 +182,8 @@ def train(
     p_offers = [
         m.predict(samples[i].text, samples[i].url).probabilities["offers_treatment"] for i, m in oof
     ]
-    offers, thresholds, reports, tries = calibrate(samples, c, ruleset, nlp, p_offers, log)
-    scores = [ranking_score(r) for r in reports]
+    offers, thresholds, reports, tries = calibrate(samples, oof, ruleset, nlp, p_offers, log)
+    scores = ranks([ranking_key(r) for r in reports])
     real = [i for i, s in enumerate(samples) if s.source == "real"]
     figures = {
         "c_grid_auroc": grid,

@@ -26,10 +26,14 @@ rules:
 """
 
 
+# The packs whose reassuring rules scoring.yaml names (floor_lifted_by).
+FLOOR_PACKS = ("oversight.yaml", "registry.yaml")
+
+
 def _rules_dir(tmp_path: Path, body: str) -> Path:
     folder = tmp_path / "rules"
     folder.mkdir()
-    for name in CONFIG_FILES:
+    for name in (*CONFIG_FILES, *FLOOR_PACKS):
         shutil.copy(Settings().rules_dir / name, folder / name)
     (folder / "pack.yaml").write_text(body, encoding="utf-8")
     return folder
@@ -131,6 +135,11 @@ def test_a_new_modifier_needs_no_python(tmp_path: Path) -> None:
             "context.yaml: modifiers.negated.max_tokns",
         ),
         ("scoring.yaml", ("decay: 0.5", "decay: 5"), "scoring.yaml: decay"),
+        (
+            "scoring.yaml",
+            ("  - free-participation", "  - sample-rule"),
+            "floor_lifted_by: 'sample-rule' is not a reassuring (mitigating) rule",
+        ),
         ("applicability.yaml", ("cues_shown:", "cues_shwn:"), "applicability.yaml: cues_shwn"),
         ("applicability.yaml", ("offers: 0.5", "offers: 1.5"), "applicability.yaml: offers"),
         (

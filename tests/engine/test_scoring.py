@@ -12,6 +12,7 @@ from app.extract.document import extract_document, extract_text
 CONFIG = {
     "decay": 0.5,
     "thresholds": {"high_risk": 50, "caution": 25},
+    "floor_lifted_by": ["good"],
     "applicability_factors": {
         "offers_treatment": {"red_flag": 1.0, "absence": 1.0, "mitigating": 1.0},
         "discusses": {"red_flag": 1.0, "absence": 0.0, "mitigating": 1.0},
@@ -55,6 +56,21 @@ def test_mitigating_signs_subtract_and_score_is_clamped() -> None:
     score, verdict = SCORER.score(findings, "offers_treatment")
     assert findings[1].contribution == -40.0
     assert score == 0 and verdict == "low_risk"
+
+
+def test_only_the_named_reassuring_signs_lift_the_seller_floor() -> None:
+    # Stated risks lower a seller's score but leave it at caution; a registration lifts it.
+    stated = [
+        _finding("sells", "selling", "red_flag", 20),
+        _finding("risks", "risks_disclosed", "mitigating", 8),
+    ]
+    assert SCORER.score(stated, "offers_treatment") == (12, "caution")
+    registered = [
+        _finding("sells", "selling", "red_flag", 20),
+        _finding("good", "trial_registration_id", "mitigating", 8),
+    ]
+    assert SCORER.score(registered, "offers_treatment") == (12, "low_risk")
+    assert SCORER.score(stated, "discusses")[1] == "low_risk"  # no floor for a page that discusses
 
 
 def test_absence_signs_do_not_count_on_discussing_sites() -> None:

@@ -11,7 +11,7 @@ from app.engine.types import Report
 from app.jobs.export import neutralize, render
 from app.jobs.inputs import InputError, read_sites, triage
 from app.jobs.results import summarize, table_rows
-from app.jobs.summary import sort_rows
+from app.jobs.summary import DEFAULT_SORT, sort_rows
 from tests.web.reports import applicability, finding, make_report
 
 
@@ -144,6 +144,22 @@ def test_equal_scores_rank_the_likelier_seller_first() -> None:
     assert [r["selling"] for r in rows] == [0.2, 0.9, 0.2]
     assert [r["line"] for r in sort_rows(rows, "score", "desc")] == [3, 2, 1]
     assert [r["line"] for r in sort_rows(rows, "score", "asc")] == [1, 2, 3]
+
+
+def test_by_verdict_the_likelier_seller_comes_first_and_that_is_the_default() -> None:
+    """A seller held at caution by the floor (low score) still ranks above every site called
+    low risk; within a verdict the site that reads more like an offer of treatment comes first,
+    then the higher score."""
+    reports = [
+        make_report(score=40, verdict="low_risk", applicability=applicability("discusses")),
+        make_report(score=12, verdict="caution", applicability=applicability("offers_treatment")),
+        make_report(score=70, verdict="caution", applicability=applicability("discusses")),
+        make_report(score=0, verdict="low_risk", applicability=applicability("offers_treatment")),
+    ]
+    rows = table_rows([_item(i, r) for i, r in enumerate(reports, 1)], [], lambda r: f"/r/{r}")
+    assert [r["line"] for r in sort_rows(rows, "verdict", "desc")] == [2, 3, 4, 1]
+    assert [r["line"] for r in sort_rows(rows, "score", "desc")] == [3, 1, 2, 4]
+    assert DEFAULT_SORT == ("verdict", "desc")
 
 
 def test_xlsx_opens_ready_to_sort_with_links_and_a_legend() -> None:
