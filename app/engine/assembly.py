@@ -22,7 +22,7 @@ class Assembler:
     def __init__(self, ruleset: RuleSet, pagetype: PageTypeModel) -> None:
         self.ruleset = ruleset
         self.pagetype = pagetype
-        self.seller_voice_from = ruleset.applicability.seller_voice_from
+        self.selling_sign_from = ruleset.applicability.selling_sign_from
         self.page_type_rules = [r for r in ruleset.rules if r.page_type is not None]
 
     def rule_findings(
@@ -81,11 +81,11 @@ class Assembler:
             page_type = rule.page_type
             if page_type is None:
                 continue
-            # Like an impersonal sign, selling counts from seller_voice_from up, times P.
+            # Like an impersonal sign, selling counts times P, from selling_sign_from up.
             pages = [
                 i
                 for i, result in enumerate(types.results)
-                if result.probabilities[page_type] >= self.seller_voice_from
+                if result.probabilities[page_type] >= self.selling_sign_from
             ]
             if not pages:
                 continue

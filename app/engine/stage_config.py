@@ -99,6 +99,13 @@ class ApplicabilityConfig(_Strict):
         description="From this P(offers_treatment) up, an impersonal warning sign counts as "
         "the seller's own, its weight times the probability.",
     )
+    selling_sign_from: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="From this P(offers_treatment) up, selling itself is a finding, its weight "
+        "times the probability.",
+    )
     cues_shown: int = Field(8, ge=0, le=50)
     evidence_sentences: int = Field(
         3, ge=1, le=10, description="Sentences quoted as what makes a page an offer."

@@ -129,7 +129,7 @@ def test_a_sellers_other_pages_speak_in_its_voice(engine) -> None:
         "pain. Book your free consultation with our team today."
     )
     fees = (
-        "Fees\n\nA single knee session is $4,500. Both knees: $8,000.\n\n"
+        "Fees\n\nThe first visit is $4,500. A second visit: $8,000.\n\n"
         "Payment plans are available. Cash, card and wire transfers are accepted."
     )
     # The model reads addresses too: this one does not say "clinic" in so many letters.
