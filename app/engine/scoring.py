@@ -71,9 +71,7 @@ class Scorer:
         return (
             applicability == "offers_treatment"
             and self.seller_floor is not None
-            and not any(
-                f.rule_id in self.floor_lifted_by and f.contribution < 0 for f in findings
-            )
+            and not any(f.rule_id in self.floor_lifted_by and f.contribution < 0 for f in findings)
         )
 
     def summary(self, verdict: Verdict, applicability: str | None, findings: list[Finding]) -> str:
