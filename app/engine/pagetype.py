@@ -7,9 +7,9 @@ a row per feature of idf, topic weight and offers weight), so loading needs neit
 scikit-learn nor pickle and every probability decomposes exactly into the cues that moved it: a
 cue's contribution is its feature value times its weight, in log-odds. (The same tables as one
 JSON document took 0.18 s to load, a tenth of a cold ``redflags analyze``; these take 0.03 s.)
-The letter sequences (scikit-learn's ``char_wb`` 4-grams: within words,
-padded with a space at each end) read word forms that the word features split, in Spanish and
-other languages most ("células", "celulares"): out-of-fold AUROC 0.929 -> 0.944 when added.
+The letter sequences (scikit-learn's ``char_wb`` 4-grams: within words, padded with a space at
+each end) read word forms that the word features split, in Spanish and other languages most
+("células", "celulares"): out-of-fold AUROC 0.929 -> 0.944 when added.
 The words of the page's web address ("clinic", "news", "edu", "blog"), when it has one, are a
 third block (``address_terms``): a file read from disk or a page without an address simply has
 none of them.

@@ -64,10 +64,9 @@ class Scorer:
     def floored(self, findings: list[Finding], applicability: str | None) -> bool:
         """Whether the seller floor holds for a site: it sells cell treatment and shows none of
         the reassuring signs that can lift the floor (a trial registration, an IND, free
-        participation). Selling unproven cells is the sign: on the real corpus's sellers,
-        stated risks and the word "investigational" were as common as on any page they were
-        reassuring on (65 findings on high pages, 3 on low ones), so they lower the score but
-        leave the floor in place."""
+        participation). Selling unproven cells is the sign: among the real corpus's pages typed
+        as selling, stated risks and the word "investigational" were found 65 times on high
+        pages and 3 times on low ones, so they lower the score but leave the floor in place."""
         return (
             applicability == "offers_treatment"
             and self.seller_floor is not None
