@@ -34,6 +34,20 @@ def clinic(tmp_path: Path) -> Path:
     return path
 
 
+def test_a_reader_that_stops_early_gets_no_traceback(clinic: Path) -> None:
+    """`redflags analyze ... | head -1`: the reader is gone before the answer is written."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "analyze", str(clinic), str(clinic)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors
+
+
 def test_text_report_for_people(clinic: Path) -> None:
     result = run("analyze", str(clinic))
     out = result.stdout.decode()

@@ -31,23 +31,29 @@ log = logging.getLogger("redflags")
 
 # Commands that have nothing left to save once their answer is printed.
 QUICK_EXIT = frozenset({"analyze", "check"})
+BROKEN_PIPE = 128 + 13  # the status of a writer killed by SIGPIPE, as shells report it
 
 
 def run() -> NoReturn:
-    """The console command (``redflags``, ``python -m app.cli``). A read-only command ends the
-    process as soon as its answer is out: Python's orderly teardown frees the pipelines, the
-    page-type model and their caches object by object, 0.25 s of a 1.5 s ``redflags analyze``
+    """The console command (``redflags``, ``python -m app.cli``).
+
+    A reader that stops early (``| head``) ends the command quietly with the status a killed
+    pipe writer has (128 + SIGPIPE), not a traceback. A read-only command ends the process as
+    soon as its answer is out: Python's orderly teardown frees the pipelines, the page-type
+    model and their caches object by object, 0.25 s of a 1.5 s ``redflags analyze``
     (measured), and such a command holds no file, database or child process that needs it."""
     argv = sys.argv[1:]
-    code = main(argv)
+    try:
+        code = main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would try to flush stdout again at exit and complain: point it at devnull.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = BROKEN_PIPE
     if not argv or argv[0] not in QUICK_EXIT:
         sys.exit(code)
     logging.shutdown()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BrokenPipeError:  # a reader that stopped early (`| head`) is not our failure
-        pass
+    sys.stderr.flush()
     os._exit(code)
 
 
