@@ -24,6 +24,12 @@ SEVERITY: dict[str, int] = {
 }
 
 
+def ranking(verdict: str, selling: float | None, score: int | None) -> tuple[int, float, int]:
+    """The order sites are ranked in (screening lists, AUROC): by verdict, then by how strongly
+    the site reads as selling cell treatment (P(offers)), then by score."""
+    return SEVERITY[verdict], selling or 0.0, score or 0
+
+
 @dataclass(frozen=True)
 class VerdictView:
     """A verdict as people read it, on the report page and in a batch summary alike: its words,

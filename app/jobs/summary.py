@@ -29,6 +29,7 @@ from app.engine.types import (
     RED_FLAG_CATEGORIES,
     SEVERITY,
     VERDICTS,
+    ranking,
 )
 from app.jobs.charts import Bar, bar_chart, column_chart
 from app.jobs.queue import Progress
@@ -59,9 +60,8 @@ def sort_rows(rows: Sequence[Mapping[str, Any]], key: str, order: str) -> list[d
 
     def value(row: Mapping[str, Any]) -> Any:
         if key == "verdict" and row.get("verdict") in SEVERITY:
-            # As the engine ranks sites (app.training.pages.ranking_key): within a verdict the
-            # likelier seller first, then the higher score.
-            return (SEVERITY[row["verdict"]], row.get("selling") or 0.0, row.get("score") or 0)
+            # Within a verdict the likelier seller first, then the higher score.
+            return ranking(row["verdict"], row.get("selling"), row.get("score"))
         if key == "score" and row.get("score") is not None:
             # Equal scores (most honest sites, many unsure sellers: 0): the likelier seller first.
             return (row["score"], row.get("selling") or 0.0)

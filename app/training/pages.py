@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.engine.types import SEVERITY, Report
+from app.engine.types import Report, ranking
 from app.extract.document import extract_document
 from app.extract.page import ExtractedPage
 from app.training.corpus import Sample
@@ -36,8 +36,8 @@ def ranking_key(report: Report) -> tuple[int, float, int]:
     unsure seller from an honest page better than a few points of signs do (out of fold on the
     real corpus: AUROC 0.947 ranked by score then P(offers), 0.951 this way), and a seller held
     at caution by the floor is never ranked below a site called low risk."""
-    offers = report.applicability.offers_score if report.applicability else 0.0
-    return SEVERITY[report.verdict], offers, score_of(report)
+    offers = report.applicability.offers_score if report.applicability else None
+    return ranking(report.verdict, offers, report.score)
 
 
 def ranks(keys: Sequence[tuple[int, float, int]]) -> list[int]:
