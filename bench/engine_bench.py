@@ -8,6 +8,7 @@ on the same pages); a 3,000-word page in < 25 ms (median). Figures only, never a
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -138,6 +139,7 @@ def main() -> None:
     cold: dict[str, float] = json.loads(loaded.stdout.strip().splitlines()[-1])
     settings = Settings()
     engine = Engine.from_settings(settings)
+    gc.freeze()  # as the service and the batch do once their engine is loaded
     sources = [str(f.relative_to(corpus)) for f in files]
     datas = [f.read_bytes() for f in files]
 

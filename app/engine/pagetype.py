@@ -351,15 +351,18 @@ def offer_sentences(
     sells."""
     weights = model.offers.weights
     pull = {t: v * weights[t] for t, v in reading.features.items() if weights.get(t, 0.0) > 0}
+    # Letter sequences looked up without their prefix: a sentence has hundreds of them.
+    letters = {t[len(GRAM_PREFIX) :] for t in pull if t.startswith(GRAM_PREFIX)}
     scored = []
     for start, end in spans:
         if start >= model.max_chars:
             break
         sentence = text[start:end]
-        features = {*terms(sentence), *(GRAM_PREFIX + g for g in grams(sentence))}
+        features = [t for t in set(terms(sentence)) if t in pull]
+        features += [GRAM_PREFIX + g for g in letters.intersection(grams(sentence))]
         # In a fixed order: a set's order follows string hashes, which change from one
         # process to the next, and the sum's last digits with it.
-        found = [(pull[t], t) for t in sorted(t for t in features if t in pull)]
+        found = [(pull[t], t) for t in sorted(features)]
         if found:
             total = sum(p for p, _ in found)
             scored.append((start, end, locate(text, start, end, max(found)[1]), total))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import srsly
+from spacy.attrs import LOWER, NORM, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -18,6 +19,11 @@ PATTERNS_FILE = "patterns.jsonl"
 
 
 ANCHOR_ATTRS = {"LOWER": "LOWER", "NORM": "NORM", "TEXT": "ORTH", "ORTH": "ORTH"}
+# The columns of ``Doc.to_array`` that the window pre-check reads, by phrase-matcher attr.
+COLUMNS = {"LOWER": 0, "NORM": 1, "ORTH": 2}
+ARRAY_ATTRS = [LOWER, NORM, ORTH]
+# A pattern's literal tokens that must appear: (column, the values' hashes), one tuple a token.
+Needs = tuple[tuple[int, frozenset[int]], ...]
 
 
 class TermMatcher:
@@ -31,7 +37,9 @@ class TermMatcher:
     three times the tokenizer's cost for 30 patterns). Token patterns are therefore anchored: one
     literal word at a fixed distance from the pattern's start or end (the rarest-looking one)
     goes into fast hash-based phrase matchers, and the pattern's own Matcher only runs on the
-    short window where a match could lie.
+    short window where a match could lie, and only when the window holds every other literal
+    word the pattern cannot do without: a closing quote is everywhere, a closing quote with a
+    dash after it is not (calling the Matcher on a window costs 6 µs, the check 0.5 µs).
 
     Lemmas are matched through NORM, which the lemmatizer fills with the lemma: spaCy checks
     LEMMA annotation by walking the whole Doc on every LEMMA matcher call.
@@ -49,6 +57,7 @@ class TermMatcher:
         self.lemma = PhraseMatcher(self.vocab, attr="NORM")
         self.anchored: dict[str, Matcher] = {}
         self.windows: dict[str, int] = {}
+        self.needs: dict[str, list[Needs]] = {}
         self.free = Matcher(self.vocab, validate=True)
         self.anchors = {
             attr: PhraseMatcher(self.vocab, attr=attr) for attr in ("LOWER", "NORM", "ORTH")
@@ -81,6 +90,7 @@ class TermMatcher:
             self.anchored[key] = Matcher(self.vocab, validate=True)
         self.anchored[key].add(key, [tokens])
         self.windows[key] = max(self.windows.get(key, 1), _max_length(tokens))
+        self.needs.setdefault(key, []).append(_needs(tokens, self.vocab.strings))
         docs = [_norm_doc(self.vocab, [value], [value]) for value in values]
         self.anchors[attr].add(f"{side}{offset}|{key}", docs)
 
@@ -96,10 +106,14 @@ class TermMatcher:
                     if 0 <= edge <= len(doc):
                         tries.add((side, edge, key))
         found = list(self.free(doc)) if len(self.free) else []
+        columns = doc.to_array(ARRAY_ATTRS).T.tolist() if tries else []
         # One Matcher per pattern: spaCy evaluates every set predicate of a Matcher at each
         # token it visits, so a shared Matcher would pay for all patterns in every window.
         for side, edge, key in sorted(tries):
             size = self.windows[key]
+            start, end = (edge, edge + size) if side == "f" else (max(0, edge - size), edge)
+            if not any(_holds(columns, needs, start, end) for needs in self.needs[key]):
+                continue
             if side == "f":
                 window = doc[edge : edge + size]
                 found += [(m, edge, edge + e) for m, s, e in self.anchored[key](window) if s == 0]
@@ -167,6 +181,21 @@ def _anchor(
     if not options:
         return None
     return min(options, key=lambda o: (sum(v in stop_words for v in o[3]) / len(o[3]), len(o[3])))
+
+
+def _needs(tokens: list[dict[str, Any]], strings: Any) -> Needs:
+    """The literal tokens a match cannot do without (no operator), as hashes per column."""
+    needs = []
+    for token in tokens:
+        if (literal := _literal(token)) is not None:
+            attr, words = literal
+            needs.append((COLUMNS[attr], frozenset(strings.add(w) for w in words)))
+    return tuple(needs)
+
+
+def _holds(columns: list[list[int]], needs: Needs, start: int, end: int) -> bool:
+    """Does every needed token have a value among the window's tokens (in any order)?"""
+    return all(not values.isdisjoint(columns[col][start:end]) for col, values in needs)
 
 
 def _variable(token: dict[str, Any]) -> bool:

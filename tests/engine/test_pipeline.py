@@ -86,7 +86,8 @@ def test_sentences_never_cross_blocks(engine: Engine) -> None:
 def test_anchored_matching_finds_exactly_what_a_plain_matcher_finds(
     engine: Engine, corpus: Path
 ) -> None:
-    # The anchored windows are an optimisation: on real pages they must change nothing.
+    # The anchored windows, and the check that a window holds every word its pattern needs,
+    # are optimisations: on real pages they must change nothing.
     from spacy.matcher import Matcher, PhraseMatcher
     from spacy.tokens import Doc
 
