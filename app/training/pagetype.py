@@ -145,7 +145,7 @@ def out_of_fold(samples: Sequence[Sample], c: float) -> list[tuple[int, PageType
     out = []
     for train, test in folds(samples):
         fitted = fit([samples[i] for i in train], c)
-        model = PageTypeModel(fitted.model, {})
+        model = PageTypeModel.from_fitted(fitted.model, {})
         out += [(i, model) for i in test]
     return sorted(out, key=lambda pair: pair[0])
 

@@ -62,7 +62,7 @@ def evaluate(
     reports: list[Report | None] = [None] * len(real)
     for train, test in fitting.folds(real):
         fitted = fitting.fit([real[i] for i in train] + list(dev), c)
-        engine = Engine(ruleset, nlp, PageTypeModel(fitted.model, calibration))
+        engine = Engine(ruleset, nlp, PageTypeModel.from_fitted(fitted.model, calibration))
         for i in test:
             reports[i] = engine.analyze([sample_page(real[i])], real[i].id)
     return [r for r in reports if r is not None]

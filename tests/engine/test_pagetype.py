@@ -57,9 +57,9 @@ def test_meta_records_data_counts_libraries_and_cross_validated_figures(
     assert 0.5 < cv["model_auroc_high_vs_low_real"] <= 1.0
     thresholds = meta["calibration"]["thresholds"]
     assert 0 < thresholds["caution"] < thresholds["high_risk"] <= 100
-    assert meta["model"]["terms"] == len(model.idf)
-    assert meta["model"]["letter_sequences"] == len(model.gram_idf) > 0
-    assert meta["model"]["address_terms"] == len(model.address_idf) > 0
+    assert meta["model"]["terms"] == len(model.words)
+    assert meta["model"]["letter_sequences"] == len(model.letters) > 0
+    assert meta["model"]["address_terms"] == len(model.address) > 0
     tried = meta["calibration"]["offers_tried_high_caught"]
     assert str(meta["calibration"]["offers"]) in tried  # the kept one catches the most
     assert tried[str(meta["calibration"]["offers"])] == max(tried.values())
@@ -114,7 +114,7 @@ def test_a_reading_decomposes_exactly_into_its_cues(model: PageTypeModel) -> Non
     url = "https://www.example-regenerative-clinic.com/stem-cell-therapy/knee"
     result = model.predict(text, url, cues=10_000)
     assert math.isclose(sum(result.probabilities.values()), 1.0)
-    logit = model.offers.intercept + sum(c.contribution for c in result.offer_cues)
+    logit = model.offers_intercept + sum(c.contribution for c in result.offer_cues)
     assert math.isclose(1 / (1 + math.exp(-logit)), result.p_offers, rel_tol=1e-9)
     assert any(c.term.startswith(ADDRESS_PREFIX) for c in result.offer_cues)
     # Three blocks (words, letters, the address's words), each of unit length, side by side
