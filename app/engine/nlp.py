@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import spacy
 import spacy.about
 from spacy.attrs import IDX, SENT_START
@@ -161,7 +162,9 @@ def _artifacts(doc: Any, text: str) -> NlpArtifacts:
     if not token_starts:
         return NlpArtifacts((), (), (), ())
     # Sentence boundaries from the SENT_START column: no Span or Token objects per sentence.
-    first = [i for i, flag in enumerate(doc.to_array(SENT_START).tolist()) if flag == 1 or i == 0]
+    starts = doc.to_array(SENT_START)
+    starts[0] = 1
+    first = np.flatnonzero(starts == 1).tolist()
     bounds = [*first[1:], len(doc)]
     ends = [token_starts[b] if b < len(doc) else len(text) for b in bounds]
     sentences = tuple(

@@ -58,6 +58,7 @@ class TermMatcher:
         self.anchored: dict[str, Matcher] = {}
         self.windows: dict[str, int] = {}
         self.needs: dict[str, list[Needs]] = {}
+        self.anchor_of: dict[int, tuple[str, int, str]] = {}  # by match id: side, offset, key
         self.free = Matcher(self.vocab, validate=True)
         self.anchors = {
             attr: PhraseMatcher(self.vocab, attr=attr) for attr in ("LOWER", "NORM", "ORTH")
@@ -92,16 +93,16 @@ class TermMatcher:
         self.windows[key] = max(self.windows.get(key, 1), _max_length(tokens))
         self.needs.setdefault(key, []).append(_needs(tokens, self.vocab.strings))
         docs = [_norm_doc(self.vocab, [value], [value]) for value in values]
-        self.anchors[attr].add(f"{side}{offset}|{key}", docs)
+        label = f"{side}{offset}|{key}"
+        self.anchors[attr].add(label, docs)
+        self.anchor_of[self.vocab.strings.add(label)] = (side, offset, key)
 
     def _token_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
-        strings = self.vocab.strings
         tries: set[tuple[str, int, str]] = set()  # (side, where the match starts or ends, key)
         for matcher in self.anchors.values():
             if len(matcher):
                 for match_id, position, _ in matcher(doc):
-                    label, key = strings[match_id].split("|", 1)
-                    side, offset = label[0], int(label[1:])
+                    side, offset, key = self.anchor_of[match_id]
                     edge = position - offset if side == "f" else position + offset + 1
                     if 0 <= edge <= len(doc):
                         tries.add((side, edge, key))
@@ -112,7 +113,7 @@ class TermMatcher:
         for side, edge, key in sorted(tries):
             size = self.windows[key]
             start, end = (edge, edge + size) if side == "f" else (max(0, edge - size), edge)
-            if not any(_holds(columns, needs, start, end) for needs in self.needs[key]):
+            if not _may_match(columns, self.needs[key], start, end):
                 continue
             if side == "f":
                 window = doc[edge : edge + size]
@@ -193,9 +194,15 @@ def _needs(tokens: list[dict[str, Any]], strings: Any) -> Needs:
     return tuple(needs)
 
 
-def _holds(columns: list[list[int]], needs: Needs, start: int, end: int) -> bool:
-    """Does every needed token have a value among the window's tokens (in any order)?"""
-    return all(not values.isdisjoint(columns[col][start:end]) for col, values in needs)
+def _may_match(columns: list[list[int]], patterns: list[Needs], start: int, end: int) -> bool:
+    """Does the window hold, in any order, every needed word of one of the key's patterns?"""
+    for needs in patterns:
+        for column, values in needs:
+            if values.isdisjoint(columns[column][start:end]):
+                break
+        else:
+            return True
+    return False
 
 
 def _variable(token: dict[str, Any]) -> bool:
