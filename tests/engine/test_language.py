@@ -4,11 +4,13 @@ and a folder that is missing, stale or read-only never stops the engine."""
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
+from py3langid.langid import visit_counts
 
-from app.engine.language import LanguageDetector
+from app.engine.language import SAMPLE_CHARS, LanguageDetector
 
 PAGES = [
     "Our clinic offers stem cell therapy for knee pain. Book a free consultation today.",
@@ -56,3 +58,39 @@ def test_a_folder_that_cannot_be_written_still_detects(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     detector = LanguageDetector(folder=blocker / "langid")
     assert detector.detect(PAGES[1]) == "es"
+
+
+def _texts(corpus: Path) -> list[str]:
+    """Every dev page's text, the pages above, and seeded random text in many scripts."""
+    from app.extract.files import load_site
+
+    pages = [
+        p.text
+        for site in sorted(corpus.iterdir())
+        if site.is_dir()
+        for p in load_site(str(site), max_bytes=5_000_000)
+    ]
+    rng = random.Random(13)
+    alphabet = "abcdeéñüßçøœ ÉÀ.,;:!?¿¡'\"-—123 абв αβγ 中文字 العربية ह ✓🙂\n\t"
+    noise = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 900))) for _ in range(200)]
+    return [*pages, *PAGES, *noise, "", "a", "STEM CELLS"]
+
+
+def test_the_walk_on_every_byte_at_once_counts_as_the_packages_walk(
+    package: LanguageDetector, corpus: Path
+) -> None:
+    identifier = package._identifier
+    assert identifier.depth >= 4  # byte sequences of one to four bytes, and more
+    compared = 0
+    for text in _texts(corpus):
+        data = identifier._encode(text[:SAMPLE_CHARS])
+        expected = visit_counts(
+            identifier.tk_nextmove, identifier._rowbase, identifier.tk_output, data
+        )
+        found = identifier._visits(data)
+        # The same features, counts and first-met order: the scores are summed in that order.
+        assert (list(found.items()) if found else None) == (
+            list(expected.items()) if expected else None
+        )
+        compared += len(data)
+    assert compared > 400_000
