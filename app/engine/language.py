@@ -47,7 +47,8 @@ class _Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid has no
         super().__init__(*args, **kwargs)
         self.depth = depth
         self._moves = np.frombuffer(self.tk_nextmove, dtype=f"u{self.tk_nextmove.itemsize}")
-        self._bases = np.array(self._rowbase, dtype=np.int64)
+        rows = np.frombuffer(self.tk_row, dtype=f"u{self.tk_row.itemsize}").astype(np.int64)
+        self._bases = rows << 8  # as the package's _rowbase
         self._outputs = np.array(self.tk_output, dtype=np.int64)
 
     def _raw_score(self, text: bytes) -> Any:
