@@ -176,9 +176,8 @@ class SqlJobQueue(Recovery):
         try:
             with self.engine.begin() as conn:
                 self._lock_batch(conn, claim.batch_id)
-                # The report joins this transaction: a session bound to a connection that is
-                # already in a transaction neither commits nor ends it.
-                stored = ReportStore(conn).save(  # type: ignore[arg-type]
+                # The report joins this transaction (ReportStore on a connection).
+                stored = ReportStore(conn).save(
                     check.report, kind="check", input_url=claim.url, fetched=check.fetched
                 )
                 done = self._finish_item(
