@@ -7,6 +7,12 @@ and errors, against the CPU-bound limit measured in the same run: the engine (ex
 analysis) on the same page in this process, times the usable cores. Goals (issue 13): 0 errors,
 throughput >= 0.9 x the limit, p99 <= 1.2 x (clients / limit).
 
+The load comes from wrk (Debian's ``wrk``: C, one thread) when it is installed, else from Python
+clients in this process. The load generator shares the machine's cores with the service, and the
+Python clients cost about 1 ms of CPU a request (7% of two cores at 100 requests/s), wrk a
+tenth of that: the figures say which one ran and where the CPU went (service front process,
+analysis processes, load generator, idle).
+
     python bench/api_bench.py [--clients 32] [--seconds 20] [--workers 1] [--processes N]
         [--json-out FILE]
 """
@@ -15,15 +21,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
+import resource
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -31,6 +42,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "clinic-landing.html"
 GOAL_RATIO, GOAL_P99 = 0.9, 1.2
+ENGINE_RUNS = 30  # timings of the engine alone, before the load and again after it
 # Everyday words for neutral filler paragraphs (the bench measures the API, not the rules).
 FILLER = (
     "the joint patients pain treatment doctor knee hands morning stiffness weeks months "
@@ -124,6 +136,96 @@ async def run_load(
     return latencies, errors, time.monotonic() - started
 
 
+@dataclass
+class Load:
+    ok: int
+    errors: int
+    seconds: float
+    latency_ms: dict[str, float]  # p50_ms, p90_ms, p99_ms, max_ms, mean_ms
+    cpu_s: float  # the load generator's own CPU time
+
+
+# wrk posts the page from a file and prints its figures as one JSON line when it is done.
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local file = io.open(os.getenv("REDFLAGS_BENCH_BODY"), "rb")
+wrk.body = file:read("*a")
+file:close()
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "seconds": %.6f, "p50_ms": %.3f, "p90_ms": %.3f, "p99_ms": %.3f, ' ..
+    '"max_ms": %.3f, "mean_ms": %.3f, "socket_errors": %d, "status_errors": %d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3,
+    latency:percentile(90) / 1e3, latency:percentile(99) / 1e3, latency.max / 1e3,
+    latency.mean / 1e3, e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+def run_wrk(wrk: str, base: str, payload: dict[str, str], clients: int, seconds: float) -> Load:
+    """``clients`` connections with one request in flight each, for ``seconds``, from wrk."""
+    with tempfile.TemporaryDirectory(prefix="redflags-wrk-") as folder:
+        body, script = Path(folder) / "body.json", Path(folder) / "post.lua"
+        body.write_text(json.dumps(payload), encoding="utf-8")
+        script.write_text(WRK_SCRIPT, encoding="utf-8")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        finished = subprocess.run(
+            [wrk, "-t1", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "30s", "-s", str(script)]
+            + [f"{base}/api/v1/analyze"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "REDFLAGS_BENCH_BODY": str(body)},
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next(ln for ln in finished.stdout.splitlines() if ln.startswith("{"))
+    figures = json.loads(line)
+    errors = figures["socket_errors"] + figures["status_errors"]
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    percentiles = {k: figures[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms")}
+    return Load(figures["requests"] - errors, errors, figures["seconds"], percentiles, cpu)
+
+
+def run_python(
+    base: str, payload: dict[str, str], clients: int, seconds: float, requests: int
+) -> Load:
+    """The same load from ``clients`` httpx clients in this process."""
+    cpu = time.process_time()
+    latencies, errors, elapsed = asyncio.run(run_load(base, payload, clients, seconds, requests))
+    cpu = time.process_time() - cpu
+    ms = sorted(v * 1000 for v in latencies) or [float("nan")]
+    percentiles = {
+        "p50_ms": percentile(ms, 0.50),
+        "p90_ms": percentile(ms, 0.90),
+        "p99_ms": percentile(ms, 0.99),
+        "max_ms": max(ms),
+        "mean_ms": statistics.mean(ms),
+    }
+    if errors:
+        print(f"  error kinds: {sorted(set(errors))}")
+    return Load(len(latencies), len(errors), elapsed, percentiles, cpu)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process and its children, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").glob("*/children")
+        for child in task.read_text().split()
+    ]
+    return own + sum(cpu_seconds(child) for child in children)
+
+
+def front_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -143,12 +245,19 @@ def main() -> int:
     )
     parser.add_argument("--words", type=int, default=3_000)
     parser.add_argument("--json-out", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--python-clients", action="store_true", help="load from Python clients even with wrk"
+    )
     args = parser.parse_args()
 
+    cores = len(os.sched_getaffinity(0))
     html = bench_page(args.words)
-    engine_s = engine_seconds(html)
-    limit = len(os.sched_getaffinity(0)) / engine_s
+    timer = engine_timer(html)
+    # The engine is timed before and after the load: this machine's speed drifts by 10-20%
+    # over a minute, and the limit should be the load's own.
+    timings = timer(ENGINE_RUNS)
     payload = {"url": "https://bluewater-cell.example/", "html": html}
+    wrk = None if args.python_clients else shutil.which("wrk")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="redflags-bench-") as data_dir:
@@ -156,66 +265,84 @@ def main() -> int:
         try:
             wait_ready(base, server)
             asyncio.run(run_load(base, payload, 4, 60, 20))  # warm-up: threads, caches
-            latencies, errors, elapsed = asyncio.run(
-                run_load(base, payload, args.clients, args.seconds, args.requests)
-            )
+            service, front = cpu_seconds(server.pid), front_seconds(server.pid)
+            if wrk is not None:
+                load = run_wrk(wrk, base, payload, args.clients, args.seconds)
+            else:
+                load = run_python(base, payload, args.clients, args.seconds, args.requests)
+            service, front = cpu_seconds(server.pid) - service, front_seconds(server.pid) - front
         finally:
             server.terminate()
             server.wait(timeout=30)
+    engine_s = statistics.median(timings + timer(ENGINE_RUNS))
+    limit = cores / engine_s
 
-    done = len(latencies)
-    ms = sorted(v * 1000 for v in latencies) or [float("nan")]
+    done = load.ok
     figures = {
         "words": len(html.split()),
         "clients": args.clients,
         "workers": args.workers,
         "processes": args.processes,
+        "load_generator": "wrk" if wrk else "python",
         "ok": done,
-        "errors": len(errors),
-        "seconds": elapsed,
-        "requests_s": done / elapsed,
-        "p50_ms": percentile(ms, 0.50),
-        "p99_ms": percentile(ms, 0.99),
+        "errors": load.errors,
+        "seconds": load.seconds,
+        "requests_s": done / load.seconds,
+        "p50_ms": load.latency_ms["p50_ms"],
+        "p99_ms": load.latency_ms["p99_ms"],
         "engine_ms": engine_s * 1000,
         "limit_requests_s": limit,
-        "ratio": done / elapsed / limit,
+        "ratio": done / load.seconds / limit,
         "p99_goal_ms": GOAL_P99 * args.clients / limit * 1000,
+        "cpu_s": {"service": service, "front_process": front, "load_generator": load.cpu_s},
     }
     if args.json_out:
         args.json_out.write_text(json.dumps(figures), encoding="utf-8")
+    generator = "wrk, one thread" if wrk else "Python clients in the benchmark's process"
     print(
         f"api bench: POST /api/v1/analyze, {figures['words']:,}-word page "
-        f"({len(html.encode()):,} bytes), {args.clients} clients, {args.workers} worker(s) "
-        f"with {args.processes} analysis process(es) each"
+        f"({len(html.encode()):,} bytes), {args.clients} clients ({generator}), "
+        f"{args.workers} worker(s) with {args.processes} analysis process(es) each"
     )
-    print(f"  requests: {done} ok, {len(errors)} errors in {elapsed:.1f} s")
+    print(f"  requests: {done} ok, {load.errors} errors in {load.seconds:.1f} s")
     print(
         f"  throughput: {figures['requests_s']:.1f} requests/s; CPU-bound limit "
         f"{limit:.1f} requests/s (engine {engine_s * 1000:.1f} ms a page x "
-        f"{len(os.sched_getaffinity(0))} cores); ratio {figures['ratio']:.2f} "
+        f"{cores} cores); ratio {figures['ratio']:.2f} "
         f"(goal >= {GOAL_RATIO}: {'met' if figures['ratio'] >= GOAL_RATIO else 'NOT met'})"
     )
+    lat = load.latency_ms
     print(
-        f"  latency ms: p50 {figures['p50_ms']:.0f}  p90 {percentile(ms, 0.90):.0f}  "
-        f"p99 {figures['p99_ms']:.0f}  max {max(ms):.0f}  mean {statistics.mean(ms):.0f}"
+        f"  latency ms: p50 {lat['p50_ms']:.0f}  p90 {lat['p90_ms']:.0f}  "
+        f"p99 {lat['p99_ms']:.0f}  max {lat['max_ms']:.0f}  mean {lat['mean_ms']:.0f}"
     )
     met = figures["p99_ms"] <= figures["p99_goal_ms"]
     print(
         f"  p99 goal (<= 1.2 x clients / limit = {figures['p99_goal_ms']:.0f} ms): "
         f"{'met' if met else 'NOT met'}"
     )
-    if errors:
-        print(f"  error kinds: {sorted(set(errors))}")
-    return 1 if errors or not done else 0
+    total = cores * load.seconds
+    per = 1000 / max(done, 1)
+    print(
+        f"  CPU of the {cores} cores ({total:.1f} s): service front process {front:.1f} s "
+        f"({front * per:.1f} ms a request), analysis processes {service - front:.1f} s "
+        f"({(service - front) * per:.1f} ms a request), load generator {load.cpu_s:.1f} s, "
+        f"idle {max(0.0, total - service - load.cpu_s):.1f} s"
+    )
+    if wrk is None:
+        print("  (install wrk for a load generator that takes a tenth of this CPU)")
+    return 1 if load.errors or not done else 0
 
 
-def engine_seconds(html: str) -> float:
-    """Median time of extraction + analysis of the page in this process, after a warm-up."""
+def engine_timer(html: str) -> Callable[[int], list[float]]:
+    """``timer(n)``: ``n`` timings of extraction + analysis of the page in this process (the
+    engine loaded and warmed up first, the collector frozen as the service freezes it)."""
     from app.engine.analyzer import Engine
     from app.extract.document import extract_document
     from app.settings import Settings
 
     engine = Engine.from_settings(Settings())
+    gc.freeze()
     data = html.encode()
 
     def once() -> float:
@@ -224,7 +351,7 @@ def engine_seconds(html: str) -> float:
         return time.perf_counter() - start
 
     once()
-    return statistics.median(once() for _ in range(15))
+    return lambda n: [once() for _ in range(n)]
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import resource
@@ -198,9 +199,14 @@ def engine_limit(database: Any, farm: Path, engine: Engine, settings: Settings) 
 
 def _file_for(farm: Path, url: str) -> Path:
     parts = urlsplit(url)
-    folders = sorted(p for p in farm.iterdir() if p.is_dir())
     octets = [int(o) for o in (parts.hostname or "").split(".")]
-    return folders[octets[2] * 256 + octets[3] - 2] / parts.path.lstrip("/")
+    return _sites(farm)[octets[2] * 256 + octets[3] - 2] / parts.path.lstrip("/")
+
+
+@functools.cache
+def _sites(farm: Path) -> list[Path]:
+    """The farm's site folders in address order (listed once, not once a page)."""
+    return sorted(p for p in farm.iterdir() if p.is_dir())
 
 
 def main() -> None:
