@@ -19,7 +19,7 @@ Everything heavy is built once in ``app.service.factory``'s lifespan and kept on
 Tests swap any of these with ``app.dependency_overrides[get_xxx] = ...``.
 
 The getters only read ``app.state``, so they are ``async def``: FastAPI runs a plain ``def``
-dependency in its thread pool, and six hand-overs to a thread and back a request were a third of
+dependency in its thread pool, and six hand-overs to a thread and back a request were a quarter of
 the service process's time under load (py-spy, 32 clients on ``/api/v1/analyze``).
 """
 
