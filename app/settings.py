@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     max_site_bytes: int = Field(15_000_000, gt=0)
     per_host_concurrency: int = Field(2, ge=1)
     per_host_delay: float = Field(0.25, ge=0, description="Seconds between requests to one host.")
+    keepalive: float = Field(
+        5.0, gt=0, description="Seconds a host's idle connections stay open for its next request."
+    )
     obey_robots_single: bool = False
     obey_robots_batch: bool = True
 

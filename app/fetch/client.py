@@ -89,9 +89,10 @@ class Fetcher:
             limits=httpx.Limits(
                 max_connections=settings.per_host_concurrency,
                 max_keepalive_connections=settings.per_host_concurrency,
-                keepalive_expiry=5.0,
+                keepalive_expiry=settings.keepalive,
             ),
             verify=verify,
+            idle_after=settings.keepalive,
         )
         self._client = httpx.AsyncClient(
             transport=transport,

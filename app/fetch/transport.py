@@ -10,6 +10,9 @@ extension, so certificates are still verified against the site's name.
 from __future__ import annotations
 
 import ssl
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -20,8 +23,22 @@ from app.fetch.guard import AddressGuard
 _ADDRESSES_TRIED = 3
 
 
+@dataclass
+class _Host:
+    """One host name's connection pool, and whether it is in use."""
+
+    pool: httpx.AsyncHTTPTransport
+    in_use: int = 0  # requests whose response has not been closed yet
+    last_used: float = field(default_factory=time.monotonic)
+
+
 class PinnedTransport(httpx.AsyncBaseTransport):
-    """Vets every request with ``guard`` and connects to one of the vetted addresses."""
+    """Vets every request with ``guard`` and connects to one of the vetted addresses.
+
+    A host that has been quiet for ``idle_after`` seconds has its pool closed: a batch visits
+    each site once, and its keep-alive connections would otherwise stay open until the batch
+    ends (one file descriptor a site: a thousand-site batch ran into the usual limit of 1,024).
+    """
 
     def __init__(
         self,
@@ -29,26 +46,68 @@ class PinnedTransport(httpx.AsyncBaseTransport):
         *,
         limits: httpx.Limits,
         verify: ssl.SSLContext | bool = True,
+        idle_after: float = 5.0,
     ) -> None:
         self._guard = guard
         self._limits = limits
         self._verify = verify
+        self._idle_after = idle_after
         self._ssl: ssl.SSLContext | None = None  # built on first use, then shared by all pools
         # One connection pool per host name. The pool keys connections by the URL's host, which
         # is now an IP; two names on one IP (a CDN) must not share a TLS connection that was
         # verified for the other name.
-        self._pools: dict[str, httpx.AsyncHTTPTransport] = {}
+        self._hosts: dict[str, _Host] = {}
+        self._swept = time.monotonic()
+
+    def open_hosts(self) -> int:
+        """How many hosts have a connection pool now."""
+        return len(self._hosts)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.raw_host.decode("ascii")
         addresses = await self._guard.vet(str(request.url))
-        pool = self._pools.get(host)
-        if pool is None:
+        await self._close_quiet_hosts()
+        entry = self._hosts.get(host)
+        if entry is None:
             if self._ssl is None:  # loading the CA bundle takes tens of milliseconds
                 self._ssl = httpx.create_ssl_context(self._verify)
-            pool = self._pools[host] = httpx.AsyncHTTPTransport(
-                verify=self._ssl, limits=self._limits, trust_env=False
-            )
+            pool = httpx.AsyncHTTPTransport(verify=self._ssl, limits=self._limits, trust_env=False)
+            entry = self._hosts[host] = _Host(pool)
+        entry.in_use += 1
+        try:
+            response = await self._send(entry.pool, request, host, addresses)
+        except BaseException:
+            self._release(entry)
+            raise
+        response.stream = _Released(response.stream, lambda: self._release(entry))
+        return response
+
+    def _release(self, entry: _Host) -> None:
+        entry.in_use -= 1
+        entry.last_used = time.monotonic()
+
+    async def _close_quiet_hosts(self) -> None:
+        """Close the pools of hosts unused for ``idle_after`` seconds (looked at most once a
+        second: a batch has hundreds of hosts open)."""
+        now = time.monotonic()
+        if now - self._swept < min(1.0, self._idle_after):
+            return
+        self._swept = now
+        quiet = [
+            name
+            for name, entry in self._hosts.items()
+            if entry.in_use == 0 and now - entry.last_used >= self._idle_after
+        ]
+        for name in quiet:
+            await self._hosts.pop(name).pool.aclose()
+
+    async def _send(
+        self,
+        pool: httpx.AsyncHTTPTransport,
+        request: httpx.Request,
+        host: str,
+        addresses: list[str],
+    ) -> httpx.Response:
         extensions = dict(request.extensions)
         if request.url.scheme == "https":
             extensions["sni_hostname"] = host
@@ -69,6 +128,27 @@ class PinnedTransport(httpx.AsyncBaseTransport):
         raise error
 
     async def aclose(self) -> None:
-        for pool in self._pools.values():
-            await pool.aclose()
-        self._pools.clear()
+        for entry in self._hosts.values():
+            await entry.pool.aclose()
+        self._hosts.clear()
+
+
+class _Released(httpx.AsyncByteStream):
+    """A response body that tells its host's record when it is closed (the connection is then
+    free again, and the host may count as quiet)."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
+        self._stream = stream
+        self._release: Callable[[], None] | None = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            if self._release is not None:
+                self._release()
+                self._release = None

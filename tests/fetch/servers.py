@@ -119,6 +119,7 @@ class TestSite:
         self.requests: list[tuple[str, str, str]] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.open_connections = 0  # client connections the server holds open now
         self._lock = threading.Lock()
         handler = functools.partial(_Handler, site=self, directory=str(corpus))
         self._server = _Server(("127.0.0.1", 0), handler, tls)
@@ -175,6 +176,16 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def setup(self) -> None:  # a client connected
+        super().setup()
+        with self.site._lock:
+            self.site.open_connections += 1
+
+    def finish(self) -> None:  # the client hung up (or the server gave up on it)
+        with self.site._lock:
+            self.site.open_connections -= 1
+        super().finish()
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)

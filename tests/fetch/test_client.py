@@ -265,3 +265,34 @@ async def test_https_keeps_the_name_for_sni_and_certificate(
     assert server_names[0] == "clinic.test"
     assert site.requests[0][1] == f"clinic.test:{site.port}"
     assert by_ip.error is not None and "certificate is not valid" in by_ip.error
+
+
+async def test_a_quiet_hosts_connections_are_closed(site: TestSite) -> None:
+    # A batch visits each site once: its kept-alive connection must not stay open until the end.
+    site.requests.clear()
+    names = [f"site{n}.test" for n in range(12)]
+    dns = FakeDns({name: ["127.0.0.1"] for name in names + ["late.test"]})
+    before = site.open_connections
+    async with Fetcher(fast_settings(keepalive=0.3), resolver=dns) as fetcher:
+        for name in names:
+            page = await fetcher.fetch(site.url("/x/status/200", host=name))
+            assert page.error is None and page.status == 200
+        assert await _settles(lambda: site.open_connections - before == len(names))
+        await asyncio.sleep(0.4)  # every host is quiet now
+        page = await fetcher.fetch(site.url("/x/status/200", host="late.test"))
+        assert page.error is None
+        # The twelve quiet hosts' connections are closed; the one just used is kept for its
+        # next request.
+        assert await _settles(lambda: site.open_connections - before == 1)
+        again = await fetcher.fetch(site.url("/x/status/200", host="late.test"))
+        assert again.error is None and site.open_connections - before == 1
+
+
+async def _settles(condition, seconds: float = 3.0) -> bool:
+    """Whether ``condition()`` holds within ``seconds`` (the server's threads see a close late)."""
+    end = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        await asyncio.sleep(0.02)
+    return True
