@@ -201,3 +201,16 @@ def test_terminal_escapes_from_input_are_never_printed(tmp_path: Path) -> None:
         assert output, result
         assert not any(c in output for c in (b"\x1b", b"\x07", b"\r", "\u202e".encode()))
     assert b"\\x1b]0;pwned\\x07" in checked.stdout + checked.stderr
+
+
+def test_training_refuses_a_cache_that_lost_its_pages(tmp_path: Path) -> None:
+    # A new machine starts with an empty real-page cache: training on the dev corpus alone
+    # would silently replace the committed model with a far weaker one.
+    (tmp_path / "cache").mkdir()
+    out = tmp_path / "model"
+    trained = run("train", "--cache", str(tmp_path / "cache"), "--out", str(out))
+    assert trained.returncode == 2
+    message = trained.stderr.decode()
+    assert "have no text" in message and "corpus/README.md" in message
+    assert "--allow-missing" in message and "Traceback" not in message
+    assert not out.exists()

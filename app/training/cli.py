@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from app.settings import Settings
@@ -23,6 +24,11 @@ def add_train_command(commands: argparse._SubParsersAction) -> None:  # type: ig
         help="the fictional dev corpus, trained on too when present",
     )
     command.add_argument("--out", type=Path, default=None, help="default: the settings' folder")
+    command.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="train even when more than 5%% of the labelled real pages have no cached text",
+    )
     command.set_defaults(handler=_train)
 
 
@@ -31,11 +37,15 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     from app.engine.nlp import load_or_build
     from app.engine.rulebook import load_rules
     from app.training.pages import entry_text
-    from app.training.train import Paths, train
+    from app.training.train import CacheIncompleteError, Paths, train
 
     ruleset = load_rules(settings.rules_dir)
     nlp = load_or_build(ruleset, settings.models_dir)
     paths = Paths(args.labels, args.cache, args.dev, args.out or settings.pagetype_dir)
-    meta = train(paths, ruleset, nlp, entry_text)
+    try:
+        meta = train(paths, ruleset, nlp, entry_text, allow_missing=args.allow_missing)
+    except CacheIncompleteError as exc:
+        print(f"redflags train: {exc}", file=sys.stderr)
+        return 2
     print(f"saved the page-type model to {paths.out} ({meta['pages']} pages)")
     return 0

@@ -31,11 +31,18 @@ from app.training import pagetype as fitting
 from app.training.corpus import Sample, dev_samples, read_labels, real_samples, sha1
 from app.training.pages import ranking_key, ranks, sample_page, score_of
 
+# A cache missing more than this share of the labelled real pages is not trained on: the model
+# it would make replaces the committed one with a weaker one, with nothing said but a log line.
+MAX_MISSING = 0.05
 MAX_LOW_FLAGGED = 0.05  # caution or worse on at most this share of low pages
 MAX_LOW_OFFERS = 0.03  # typed as selling (hence at least caution) on at most this share
 MAX_LOW_HIGH_RISK = 0.01  # high_risk on at most this share of low pages
 # P(offers) thresholds tried: from the MAX_LOW_OFFERS one down in these steps, to this least.
 OFFERS_STEP, OFFERS_LEAST = 0.02, 0.7
+
+
+class CacheIncompleteError(ValueError):
+    """Too many labelled real pages have no cached text to train on."""
 
 
 @dataclass(frozen=True)
@@ -172,8 +179,17 @@ def train(
     nlp: NlpEngine,
     extract: Callable[[Path], str],
     log: Callable[[str], None] = print,
+    *,
+    allow_missing: bool = False,
 ) -> dict[str, Any]:
     samples, missing = load_samples(paths, extract)
+    labelled = len(read_labels(paths.labels))
+    if len(missing) > MAX_MISSING * labelled and not allow_missing:
+        raise CacheIncompleteError(
+            f"{len(missing)} of the {labelled} labelled real pages have no text in {paths.cache}; "
+            "a model trained without them would replace the committed one with a weaker one. "
+            "Rebuild the cache as corpus/README.md says, or pass --allow-missing to train anyway."
+        )
     if missing:
         log(f"{len(missing)} labelled pages have no cached text and are left out: {missing[:10]}")
     log(f"training on {len(samples)} pages")
