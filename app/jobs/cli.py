@@ -34,7 +34,7 @@ def add_batch_command(commands: Any) -> None:
     )
     batch.add_argument("--html", type=Path, help="also write a summary page for people")
     batch.add_argument(
-        "--concurrency", type=int, default=None, help="sites checked at once (default 64)"
+        "--concurrency", type=int, default=None, help="sites checked at once (default 128)"
     )
     batch.add_argument("--max-pages", type=int, default=None, help="pages read per site (8)")
     batch.add_argument(
