@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from app.engine.analyzer import Engine  # noqa: E402
 from app.extract.document import extract_document  # noqa: E402
+from app.jobs import event_loop  # noqa: E402
 from app.jobs.queue import NewItem  # noqa: E402
 from app.jobs.runner import run_worker  # noqa: E402
 from app.jobs.store import SqlJobQueue  # noqa: E402
@@ -272,7 +273,7 @@ def measure(
         wall, cpu = time.perf_counter(), time.process_time()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
-            asyncio.run(run_batch(queue, batch_id, settings, engine, concurrency, pool))
+            event_loop.run(run_batch(queue, batch_id, settings, engine, concurrency, pool))
         finally:
             if pool is not None:
                 pool.close()  # the workers' CPU time counts once they have been reaped

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.engine.analyzer import Engine
 from app.fetch import Fetcher
-from app.jobs import export
+from app.jobs import event_loop, export
 from app.jobs.inputs import InputError, SiteList, read_sites, triage
 from app.jobs.progress import ProgressBar
 from app.jobs.results import batch_table
@@ -96,7 +96,7 @@ def run_cli(opts: BatchOptions, settings: Settings, out: TextIO | None = None) -
                 pool = AnalysisPool(engine, processes).start() if processes > 1 else None
                 bar = ProgressBar(start, getattr(out, "unfiltered", out))  # draws with \r
                 try:
-                    asyncio.run(
+                    event_loop.run(
                         run_worker(
                             queue,
                             batch.id,

@@ -19,6 +19,7 @@ import sqlalchemy
 
 from app.engine.analyzer import Engine
 from app.fetch import Fetcher
+from app.jobs import event_loop
 from app.jobs.store import SqlJobQueue
 from app.jobs.worker import Worker, site_checker
 from app.pipeline.site_analysis import Analyst
@@ -73,7 +74,7 @@ class BackgroundWorker:
             self._worker.wake()
 
     def _run(self) -> None:
-        asyncio.run(self._main())
+        event_loop.run(self._main())
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
