@@ -491,7 +491,7 @@ def _tfidf(features: list[str], block: Block) -> _Read:
     if not found:
         empty = np.zeros(0)
         return _Read(block, [], empty, np.zeros(0, dtype=np.intp))
-    terms = [f for f, _, _ in found]
+    names = [f for f, _, _ in found]
     counts = np.array([n for _, n, _ in found])
     rows = np.array([i for _, _, i in found], dtype=np.intp)
     if counts.max() < len(_LOG_COUNTS):
@@ -500,7 +500,7 @@ def _tfidf(features: list[str], block: Block) -> _Read:
         logs = np.array([1.0 + math.log(n) for n in counts.tolist()])
     raw = logs * block.idf[rows]
     norm = math.sqrt(sum(v * v for v in raw.tolist())) or 1.0
-    return _Read(block, terms, raw / norm, rows)
+    return _Read(block, names, raw / norm, rows)
 
 
 def _strongest(
