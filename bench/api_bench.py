@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from procstat import cpu_seconds, process_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "clinic-landing.html"
@@ -209,21 +210,9 @@ def run_python(
     return Load(len(latencies), len(errors), elapsed, percentiles, cpu)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a running process and its children, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    children = [
-        int(child)
-        for task in Path(f"/proc/{pid}/task").glob("*/children")
-        for child in task.read_text().split()
-    ]
-    return own + sum(cpu_seconds(child) for child in children)
-
-
-def front_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _service_seconds(pid: int) -> float:
+    """CPU time of the service: its front process and the analysis processes it forked."""
+    return sum(cpu_seconds(p) for p in process_tree(pid))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -265,12 +254,13 @@ def main() -> int:
         try:
             wait_ready(base, server)
             asyncio.run(run_load(base, payload, 4, 60, 20))  # warm-up: threads, caches
-            service, front = cpu_seconds(server.pid), front_seconds(server.pid)
+            service, front = _service_seconds(server.pid), cpu_seconds(server.pid)
             if wrk is not None:
                 load = run_wrk(wrk, base, payload, args.clients, args.seconds)
             else:
                 load = run_python(base, payload, args.clients, args.seconds, args.requests)
-            service, front = cpu_seconds(server.pid) - service, front_seconds(server.pid) - front
+            service = _service_seconds(server.pid) - service
+            front = cpu_seconds(server.pid) - front
         finally:
             server.terminate()
             server.wait(timeout=30)

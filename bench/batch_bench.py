@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the site generator is shared with the tests
 
+from procstat import cpu_seconds, process_tree  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -112,26 +113,11 @@ class MemoryWatch(threading.Thread):
     def run(self) -> None:
         while not self.done.wait(0.2):
             rss = pss = 0.0
-            for pid in _tree(os.getpid(), self.exclude):
+            for pid in process_tree(os.getpid(), self.exclude):
                 fields = _rollup(pid)
                 rss, pss = rss + fields.get("Rss", 0) / 1024, pss + fields.get("Pss", 0) / 1024
             self.peak_rss_mb = max(self.peak_rss_mb, rss)
             self.peak_pss_mb = max(self.peak_pss_mb, pss)
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a running process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _tree(pid: int, exclude: int) -> list[int]:
-    out = [pid]
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        for child in task.read_text().split():
-            if int(child) != exclude:
-                out += _tree(int(child), exclude)
-    return out
 
 
 def _rollup(pid: int) -> dict[str, int]:
@@ -269,7 +255,7 @@ def measure(
         batch_id = queue.enqueue(items, options={})
         pool = AnalysisPool(engine, processes).start() if processes > 1 else None
         watch.start()
-        server_cpu_before = _cpu_seconds(server.pid)
+        server_cpu_before = cpu_seconds(server.pid)
         wall, cpu = time.perf_counter(), time.process_time()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
@@ -282,7 +268,7 @@ def measure(
         workers_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
         watch.done.set()
         watch.join()
-        server_cpu = _cpu_seconds(server.pid) - server_cpu_before
+        server_cpu = cpu_seconds(server.pid) - server_cpu_before
         progress = queue.progress(batch_id)
         assert progress is not None
         limit = engine_limit(database, farm, engine, settings)

@@ -46,9 +46,7 @@ class _Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid has no
     def __init__(self, *args: Any, depth: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.depth = depth
-        self._moves = np.frombuffer(self.tk_nextmove, dtype=f"u{self.tk_nextmove.itemsize}")
-        rows = np.frombuffer(self.tk_row, dtype=f"u{self.tk_row.itemsize}").astype(np.int64)
-        self._bases = rows << 8  # as the package's _rowbase
+        self._moves, self._bases = _automaton(self)
         self._outputs = np.array(self.tk_output, dtype=np.int64)
 
     def _raw_score(self, text: bytes) -> Any:
@@ -74,11 +72,18 @@ class _Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid has no
         return dict(zip(found[order].tolist(), counts[order].tolist(), strict=True))
 
 
+def _automaton(identifier: LanguageIdentifier) -> tuple[np.ndarray, np.ndarray]:
+    """The automaton's moves and each state's offset into them (the package's ``_rowbase``),
+    as numpy arrays over the package's own."""
+    moves = np.frombuffer(identifier.tk_nextmove, dtype=f"u{identifier.tk_nextmove.itemsize}")
+    rows = np.frombuffer(identifier.tk_row, dtype=f"u{identifier.tk_row.itemsize}")
+    return moves, rows.astype(np.int64) << 8
+
+
 def automaton_depth(identifier: LanguageIdentifier) -> int:
     """The most bytes the automaton needs to reach any of its states from the start: a
     breadth-first search over its moves (0.6 s, so the saved copy keeps the answer)."""
-    moves = np.frombuffer(identifier.tk_nextmove, dtype=f"u{identifier.tk_nextmove.itemsize}")
-    bases = np.array(identifier._rowbase, dtype=np.int64)
+    moves, bases = _automaton(identifier)
     seen = np.zeros(len(bases), dtype=bool)
     seen[0] = True
     frontier, depth = np.array([0]), 0

@@ -183,7 +183,7 @@ def train(
     allow_missing: bool = False,
 ) -> dict[str, Any]:
     samples, missing = load_samples(paths, extract)
-    labelled = len(read_labels(paths.labels))
+    labelled = len(missing) + sum(s.source == "real" for s in samples)
     if len(missing) > MAX_MISSING * labelled and not allow_missing:
         raise CacheIncompleteError(
             f"{len(missing)} of the {labelled} labelled real pages have no text in {paths.cache}; "
