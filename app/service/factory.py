@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             app.state.key_store = ApiKeyStore(database)
             app.state.limiter = SlidingWindowLimiter(settings.rate_limit_window)
             app.state.analyst = _analyst(app.state.engine, settings, stack)
+            if isinstance(app.state.analyst, AnalysisPool):
+                await app.state.analyst.attach()  # this loop, not the batch worker's, is its home
             app.state.batch_queue = SqlJobQueue(
                 database, lease=settings.batch_lease, max_attempts=settings.batch_max_attempts
             )

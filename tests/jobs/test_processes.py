@@ -3,11 +3,15 @@ fails only the site it was on."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
 import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -16,8 +20,8 @@ import pytest
 from app.engine.analyzer import Engine
 from app.extract.document import extract_document
 from app.fetch import FetchedPage
-from app.pipeline.process_pool import AnalysisPool
-from app.pipeline.site_analysis import AnalysisJob, ThreadAnalyst
+from app.pipeline.process_pool import AnalysisPool, AnalysisProcessDied
+from app.pipeline.site_analysis import AnalysisJob, SiteAnalysis, ThreadAnalyst
 from tests.jobs.conftest import Farm
 
 CLI = [sys.executable, "-m", "app.cli", "batch"]
@@ -75,6 +79,19 @@ def _job(page: bytes, url: str) -> AnalysisJob:
     )
 
 
+def _die(engine: Engine) -> None:
+    """A call whose worker process is killed while it runs."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (a zombie until its parent reaps it) or is no more."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] in "ZX"
+    except FileNotFoundError:
+        return True
+
+
 def test_a_worker_that_dies_fails_its_site_and_the_pool_goes_on(
     engine: Engine, corpus: Path
 ) -> None:
@@ -91,12 +108,121 @@ def test_a_worker_that_dies_fails_its_site_and_the_pool_goes_on(
             page, "https://desert-bloom.example/", content_type="text/html"
         )
 
-        for pid in pool.worker_pids():
-            os.kill(pid, signal.SIGKILL)
-        with pytest.raises(Exception, match="process"):
-            await pool.analyse(job)
-        again = await pool.analyse(job)  # new workers, forked again
+        # Dying in the middle of a call fails that call only.
+        before = pool.worker_pids()
+        with pytest.raises(AnalysisProcessDied, match="process died"):
+            await pool.run(_die)
+        after = pool.worker_pids()
+        assert len(after) == 2 and len(set(after) - set(before)) == 1
+        again = await pool.analyse(job)
         assert again.report is not None and again.report.verdict == first.report.verdict
+
+        # Workers that die while idle are replaced before a call reaches them.
+        for pid in after:
+            os.kill(pid, signal.SIGKILL)
+        while not all(_gone(pid) for pid in after):
+            await anyio.sleep(0.01)
+        results: list[SiteAnalysis] = []
+
+        async def one() -> None:
+            results.append(await pool.analyse(job))
+
+        async with anyio.create_task_group() as group:  # both workers needed at once
+            for _ in range(4):
+                group.start_soon(one)
+        assert [r.report.verdict for r in results if r.report] == [first.report.verdict] * 4
+        assert not set(pool.worker_pids()) & set(after)
 
     with AnalysisPool(engine, 2) as pool:
         anyio.run(scenario, pool)
+
+
+def test_calls_wait_their_turn_and_a_cancelled_caller_leaves_the_worker_sound(
+    engine: Engine, corpus: Path
+) -> None:
+    """More calls than workers, some cancelled while they wait or run: every other call gets
+    its own answer (a worker is never handed to two callers, nor an answer to the wrong one)."""
+    pages = sorted(corpus.glob("s0*/index.html"))[:6]
+    jobs = [_job(p.read_bytes(), f"https://site{n}.example/") for n, p in enumerate(pages)]
+
+    async def scenario(pool: AnalysisPool) -> None:
+        expected = [(await ThreadAnalyst(engine).analyse(job)).report for job in jobs]
+        results: dict[int, object] = {}
+
+        async def one(n: int) -> None:
+            results[n] = (await pool.analyse(jobs[n % len(jobs)])).report
+
+        async with anyio.create_task_group() as group:
+            for n in range(18):
+                if n % 3 == 2:
+                    with anyio.move_on_after(0.001 * n):
+                        await one(n)
+                else:
+                    group.start_soon(one, n)
+        for n, report in results.items():
+            want = expected[n % len(jobs)]
+            assert report is not None and want is not None
+            assert report.model_dump(exclude={"analyzed_at"}) == want.model_dump(  # type: ignore[attr-defined]
+                exclude={"analyzed_at"}
+            )
+        assert len([n for n in results if n % 3 != 2]) == 12
+        assert len(pool.worker_pids()) == 2
+
+    with AnalysisPool(engine, 2) as pool:
+        anyio.run(scenario, pool)
+
+
+def test_a_call_held_behind_one_that_dies_is_sent_again(engine: Engine, corpus: Path) -> None:
+    """A worker holds the call it runs and the next: when it dies, only the first fails."""
+    page = (corpus / "s01-desert-bloom-regenerative" / "index.html").read_bytes()
+    job = _job(page, "https://desert-bloom.example/")
+
+    async def scenario(pool: AnalysisPool) -> None:
+        outcomes: dict[str, object] = {}
+
+        async def call(name: str, work: Callable[[], Awaitable[object]]) -> None:
+            try:
+                outcomes[name] = await work()
+            except AnalysisProcessDied as exc:
+                outcomes[name] = exc
+
+        async with anyio.create_task_group() as group:  # both sent to the one worker at once
+            group.start_soon(call, "dies", partial(pool.run, _die))
+            group.start_soon(call, "held", partial(pool.analyse, job))
+        assert isinstance(outcomes["dies"], AnalysisProcessDied)
+        held = outcomes["held"]
+        assert isinstance(held, SiteAnalysis) and held.report is not None
+
+    with AnalysisPool(engine, 1) as pool:
+        anyio.run(scenario, pool)
+
+
+def test_a_loop_in_another_thread_shares_the_pool(engine: Engine, corpus: Path) -> None:
+    """The service's batch worker runs its own loop in a thread: its calls are made on the
+    pool's home loop and answered on its own."""
+    page = (corpus / "s01-desert-bloom-regenerative" / "index.html").read_bytes()
+    job = _job(page, "https://desert-bloom.example/")
+    home_ready, finished = threading.Event(), threading.Event()
+    answers: list[SiteAnalysis] = []
+
+    async def home(pool: AnalysisPool) -> None:
+        await pool.attach()
+        home_ready.set()
+        answers.append(await pool.analyse(job))
+        while not finished.is_set():  # the home loop keeps running, as the service's does
+            await anyio.sleep(0.01)
+
+    async def guest(pool: AnalysisPool) -> None:
+        answers.extend(await asyncio.gather(*(pool.analyse(job) for _ in range(3))))
+
+    with AnalysisPool(engine, 2) as pool:
+        thread = threading.Thread(target=anyio.run, args=(home, pool))
+        thread.start()
+        assert home_ready.wait(30)
+        try:
+            asyncio.run(guest(pool))
+        finally:
+            finished.set()
+            thread.join()
+    verdicts = [a.report.verdict for a in answers if a.report is not None]
+    assert len(verdicts) == 4 and len(set(verdicts)) == 1
