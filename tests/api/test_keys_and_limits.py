@@ -37,8 +37,13 @@ def test_anonymous_clients_are_limited_with_headers(
     assert 1 <= int(limited.headers["retry-after"]) <= 60
     assert limited.headers["x-ratelimit-remaining"] == "0"
     assert int(limited.headers["x-ratelimit-reset"]) <= 60
-    # Analysis has its own budget.
-    assert client.post("/api/v1/analyze", json={"text": "hello"}).status_code == 200
+    # Analysis has its own budget, and says so on answers stored or not.
+    allowed = client.app.state.settings.analyze_limit_anonymous  # type: ignore[attr-defined]
+    for store in (False, True):
+        analysed = client.post("/api/v1/analyze", json={"text": "hello", "store": store})
+        assert analysed.status_code == 200
+        assert analysed.headers["x-ratelimit-limit"] == str(allowed)
+        assert analysed.headers["x-ratelimit-remaining"] == str(allowed - 1 - store)
 
 
 def test_a_key_raises_the_limit(make_client: Callable[..., TestClient]) -> None:
