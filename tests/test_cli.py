@@ -214,3 +214,24 @@ def test_training_refuses_a_cache_that_lost_its_pages(tmp_path: Path) -> None:
     assert "have no text" in message and "corpus/README.md" in message
     assert "--allow-missing" in message and "Traceback" not in message
     assert not out.exists()
+
+
+def test_analyze_leaves_what_it_does_not_use_unimported(tmp_path: Path) -> None:
+    """A cold ``redflags analyze`` waits on every import: not the web service, the batch, the
+    database layer, nor spaCy's own command line (typer, weasel, requests), which spaCy's package
+    imports only to re-export ``spacy.info`` (still there, loaded when called)."""
+    page = tmp_path / "page.html"
+    page.write_text("<p>Our clinic offers stem cell injections for knee pain.</p>", "utf-8")
+    command = [sys.executable, "-X", "importtime", "-m", "app.cli", "analyze", str(page)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Verdict" in done.stdout, done.stderr[-2000:]
+    # -X importtime: "import time: self | cumulative | <indent>module", one line a module.
+    imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "spacy" in imported and "app.engine.analyzer" in imported
+    unwanted = {"spacy.cli", "typer", "weasel", "requests", "fastapi", "uvicorn", "sqlalchemy"}
+    unwanted |= {"alembic", "openpyxl", "app.jobs.runner", "app.service", "app.api"}
+    assert not unwanted & imported
+
+    info = "import app.engine, spacy; print(spacy.info()['spacy_version'])"
+    version = subprocess.run([sys.executable, "-c", info], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip()[0].isdigit(), version.stderr
