@@ -17,6 +17,7 @@ from app.engine.money_grammar import (
     BETWEEN,
     CODE,
     CUE_WINDOW,
+    DIGIT_WITHIN,
     DOLLAR_PREFIXES,
     LEFT_RANGE,
     MONTHLY_BEFORE,
@@ -33,7 +34,7 @@ from app.engine.money_grammar import (
     Period,
     Qualifier,
 )
-from app.engine.scan import finditer_digit_lines
+from app.engine.scan import finditer_near_digits
 from app.engine.types import Money
 
 
@@ -153,7 +154,7 @@ def find_money_spans(text: str) -> list[tuple[int, int, Money]]:
     """Every price written in ``text`` as ``(start, end, Money)``, in order and non-overlapping."""
     found: list[tuple[int, int, Money]] = []
     floor = 0  # end of the last accepted price; later matches may not reuse its characters
-    for m in finditer_digit_lines(SINGLE, text):
+    for m in finditer_near_digits(SINGLE, text, DIGIT_WITHIN):
         if m.start() < floor:
             continue
         single = _amount(m, m.start(), m.end())

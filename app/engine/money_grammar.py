@@ -143,6 +143,9 @@ _PREFIX = (
     r"|[" + _SYMBOLS + r"]"
     r"|(?<![A-Za-z])(?:Rs\.?|[BS]/\.)"
 )
+# The most characters a price has before its first digit: a prefix ("U$S", "USD $") and a space.
+# Prices are looked for only that close before digits (tests check it against the grammar).
+DIGIT_WITHIN = 6
 _SUFFIX = (
     r"(?:(?<![A-Za-z])(?:" + _CODES + r"|TRY|TL)(?![A-Za-z])"
     # a symbol followed by digits starts the next price ("฿ 545,000 $15,500")

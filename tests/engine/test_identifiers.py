@@ -7,10 +7,12 @@ import random
 import re
 import time
 from pathlib import Path
+from re import _parser as sre_parse
 
 import pytest
 from bs4 import BeautifulSoup
 
+from app.engine import money_grammar, scan
 from app.engine.identifiers import (
     find_all,
     find_ind_numbers,
@@ -555,3 +557,27 @@ def test_one_megabyte_stays_fast(text: str) -> None:
     started = time.perf_counter()
     find_all(text)
     assert time.perf_counter() - started < 2.0  # a sanity guard against backtracking blow-ups
+
+
+def test_prices_are_looked_for_only_near_digits_and_found_all_the_same(corpus: Path) -> None:
+    """``find_money`` tries its pattern only up to DIGIT_WITHIN characters before a digit: the
+    bound must hold for the grammar, and the matches must be those of a scan of whole lines."""
+    # A price is a prefix and a space at most, then a number, which starts with a digit.
+    prefix_width = sre_parse.parse(money_grammar._PREFIX).getwidth()[1]
+    assert prefix_width + 1 <= money_grammar.DIGIT_WITHIN
+
+    rng = random.Random(11)
+    pieces = ["US$", "U$S", "$ USD", "USD", "€", "£ ", " ", "\u00a0", "1", "25", "3,500"]
+    pieces += ["4.200", "k", " million", " dollars", " euros", "-", " to ", "x", "\n", ".", ","]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 40))) for _ in range(3000)]
+    texts += [p.read_text("utf-8", "replace") for p in sorted(corpus.glob("*/*.htm*"))]
+    found = 0
+    for text in texts:
+        whole_lines = list(scan.finditer_digit_lines(money_grammar.SINGLE, text))
+        for m in whole_lines:
+            digit = re.search(r"\d", m.group())
+            assert digit is not None and digit.start() <= money_grammar.DIGIT_WITHIN, m
+        near = scan.finditer_near_digits(money_grammar.SINGLE, text, money_grammar.DIGIT_WITHIN)
+        assert [m.span() for m in near] == [m.span() for m in whole_lines], text
+        found += len(whole_lines)
+    assert found > 3000  # the texts hold prices to find, not only near misses
