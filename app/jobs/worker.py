@@ -115,6 +115,7 @@ class Worker:
         self.poll = poll
         self.on_outcome = on_outcome
         self.name = worker_name()
+        self._claim_at = max(1, concurrency // 8)
         self._db = ThreadPoolExecutor(1, thread_name_prefix="redflags-jobs-db")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -138,7 +139,9 @@ class Worker:
                 # A site checked alone (it was in a crash) keeps the others out until it ends.
                 alone = any(c.solo for c in tasks.values())
                 free = 0 if alone else self.concurrency - len(tasks)
-                if free > 0:
+                # A claim is a transaction: with many sites at once, new ones are claimed a
+                # few at a time (an eighth of the concurrency), not one as each site ends.
+                if free >= self._claim_at or (free > 0 and not tasks):
                     claim = partial(
                         self.queue.claim,
                         self.name,
