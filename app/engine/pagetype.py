@@ -474,10 +474,13 @@ def offer_sentences(
         # process to the next, and the sum's last digits with it.
         found.sort(key=lambda pair: pair[1])
         if found:
-            total = sum(p for p, _ in found)
-            scored.append((start, end, locate(text, start, end, max(found)[1]), total))
+            scored.append((start, end, max(found)[1], sum(p for p, _ in found)))
+    # The words of the strongest cue are looked for in the chosen sentences only.
     best = sorted(scored, key=lambda s: -s[3])[:n]
-    return sorted(best)
+    return [
+        (start, end, locate(text, start, end, cue), total)
+        for start, end, cue, total in sorted(best)
+    ]
 
 
 # 1 + log(n) for the counts a page has, from math.log (numpy's log may differ in the last digit).

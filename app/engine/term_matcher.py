@@ -131,9 +131,9 @@ class TermMatcher:
     def __call__(self, doc: Doc) -> Doc:
         matches = [m for matcher in self._phrase_matchers for m in matcher(doc)]
         matches += self._token_matches(doc)
-        strings = self.vocab.strings
+        # The match id is the label's hash already: no look-up of the string and back.
         doc.spans[self.spans_key] = [
-            Span(doc, start, end, label=strings[match_id]) for match_id, start, end in matches
+            Span(doc, start, end, label=match_id) for match_id, start, end in matches
         ]
         return doc
 
