@@ -273,3 +273,30 @@ def test_half_a_utf16_pair_in_a_batch_is_a_422_not_a_500(start: Callable[..., Cl
     assert created.status_code == 422, created.text
     assert created.json()["error"]["code"] == "invalid_request"
     assert "JSON" in created.json()["error"]["message"]
+
+
+def test_the_batch_worker_and_the_api_share_the_analysis_processes(
+    make_settings: Callable[..., Settings], engine: Engine, farm: Farm
+) -> None:
+    """With analysis processes, the service's batch worker (its own event loop, in a thread of
+    its own) reads its sites in the processes the API's requests use, while both run: the same
+    results as on threads."""
+    urls = farm.urls(6)
+    page = {"text": "Our clinic cures arthritis with stem cell injections. Book your visit today."}
+    outcomes, analyses = {}, {}
+    for processes in (0, 2):
+        settings = make_settings(analysis_processes=processes)
+        with TestClient(create_app(settings, engine=engine)) as client:
+            _, plaintext = ApiKeyStore(make_engine(settings.sqlalchemy_url)).create("x")
+            key = {"X-API-Key": plaintext}
+            created = client.post("/api/v1/batches", json={"urls": urls}, headers=key)
+            assert created.status_code == 202, created.text
+            answers = [client.post("/api/v1/analyze", json=page) for _ in range(4)]  # meanwhile
+            _wait(client, created.headers["Location"], key)
+            rows = client.get(f"{created.headers['Location']}/results", headers=key).json()
+            outcomes[processes] = [(r["url"], r["verdict"], r["score"]) for r in rows]
+            analyses[processes] = [a.json()["report"]["score"] for a in answers]
+            pool = client.app.state.analyst  # type: ignore[attr-defined]
+            assert (processes and len(pool.worker_pids()) == 2) or not hasattr(pool, "worker_pids")
+    assert outcomes[2] == outcomes[0] and len(outcomes[0]) == 6
+    assert analyses[2] == analyses[0]

@@ -213,7 +213,9 @@ def test_a_loop_in_another_thread_shares_the_pool(engine: Engine, corpus: Path) 
             await anyio.sleep(0.01)
 
     async def guest(pool: AnalysisPool) -> None:
-        answers.extend(await asyncio.gather(*(pool.analyse(job) for _ in range(3))))
+        # An answer resolved on the wrong loop would never wake this one: fail, do not hang.
+        together = asyncio.gather(*(pool.analyse(job) for _ in range(3)))
+        answers.extend(await asyncio.wait_for(together, 60))
 
     with AnalysisPool(engine, 2) as pool:
         thread = threading.Thread(target=anyio.run, args=(home, pool))
