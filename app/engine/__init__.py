@@ -2,4 +2,6 @@
 
 from app.engine.spacy_import import import_spacy_lazily
 
-import_spacy_lazily()  # before any module of the engine imports spaCy
+# Before any module of the engine imports spaCy. Every command and the service load the engine,
+# so importing spaCy here, with the package, costs none of them anything.
+import_spacy_lazily()
