@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
@@ -228,3 +229,22 @@ def test_a_loop_in_another_thread_shares_the_pool(engine: Engine, corpus: Path) 
             thread.join()
     verdicts = [a.report.verdict for a in answers if a.report is not None]
     assert len(verdicts) == 4 and len(set(verdicts)) == 1
+
+
+def _sleep(engine: Engine, seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_closing_the_pool_fails_the_calls_it_has_not_answered(engine: Engine) -> None:
+    """Calls running, held and waiting when the pool closes end with an error, not a hang."""
+
+    async def scenario() -> None:
+        pool = AnalysisPool(engine, 1).start()
+        calls = [asyncio.ensure_future(pool.run(_sleep, 5.0)) for _ in range(3)]
+        await asyncio.sleep(0.2)  # one running, one held by the worker, one waiting here
+        pool.close()
+        done = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 30)
+        assert all(isinstance(r, RuntimeError) and "closed" in str(r) for r in done), done
+
+    asyncio.run(scenario())
