@@ -20,7 +20,7 @@ import bisect
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from app.engine.nlp import CONTEXT_PREFIX, NlpArtifacts, TermHit
 from app.engine.rule_schema import ContextPolicy
@@ -39,9 +39,9 @@ class ModifierSpec:
     max_tokens: int
 
 
-@dataclass(frozen=True, slots=True)
-class Trigger:
-    """A context word found in a page ("not", "may", "according to") and where."""
+class Trigger(NamedTuple):
+    """A context word found in a page ("not", "may", "according to") and where (a named tuple:
+    a page makes hundreds, see ``nlp.Sentence``)."""
 
     modifier: str
     text: str
