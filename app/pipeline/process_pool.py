@@ -276,10 +276,9 @@ class AnalysisPool:
 
     def _fork(self) -> _Worker:
         ours, theirs = socket.socketpair()
-        inherited = [ours, *(w.channel for w in self._workers)]
         process = _FORK.Process(
             target=_serve,
-            args=(self.engine, theirs, os.getpid(), inherited),
+            args=(self.engine, theirs, os.getpid()),
             name="redflags-analysis",
             daemon=True,
         )
@@ -319,15 +318,10 @@ class _Replies(asyncio.Protocol):
         self.pool._lost(self.worker)
 
 
-def _serve(
-    engine: Engine, channel: socket.socket, parent: int, inherited: list[socket.socket]
-) -> None:
-    """A worker process: answer calls, one at a time, until the pool closes its end."""
+def _serve(engine: Engine, channel: socket.socket, parent: int) -> None:
+    """A worker process: answer calls, one at a time, until its channel ends (the pool stops
+    its workers with a signal; their parent's death kills them)."""
     _adopt(engine, parent)
-    # The pool's ends of the channels, this one's and the other workers': a channel must end
-    # when the pool closes it, not when the last process that inherited it exits.
-    for end in inherited:
-        end.close()
     channel.setblocking(True)
     reader = channel.makefile("rb")
     while len(header := reader.read(_LENGTH.size)) == _LENGTH.size:
