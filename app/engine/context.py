@@ -135,21 +135,18 @@ class ContextResolver:
                 merged.append((start, end))
         return merged
 
-    def modifiers_for(
+    def trigger_modifiers(
         self,
         ctx: SentenceContext,
         sent: int,
         tok_start: int,
         tok_end: int,
-        question: bool,
         span: tuple[int, int] | None = None,
-        applicability: str | None = None,
     ) -> list[tuple[str, str]]:
-        """Return (modifier, trigger text) pairs that apply to tokens [tok_start, tok_end).
-
-        ``span`` is the match's character span, ``applicability`` the page's type; they decide
-        quotation marks and the page's own voice.
-        """
+        """(modifier, trigger text) pairs that trigger words of the sentence give tokens
+        [tok_start, tok_end), whatever the page's type; ``span`` is the match's character span
+        (quotation marks). ``with_page_voice`` adds what depends on the page: a candidate judged
+        under two page types shares this part."""
         found: list[tuple[str, str]] = []
         seen: set[str] = set()
         stops = ctx.terminators.get(sent, [])
@@ -180,7 +177,19 @@ class ContextResolver:
                 continue
             seen.add(trig.modifier)
             found.append((trig.modifier, trig.text))
-        quoted = span is not None and ctx.quoted(*span)
+        return found
+
+    def with_page_voice(
+        self,
+        found: list[tuple[str, str]],
+        quoted: bool,
+        question: bool,
+        applicability: str | None,
+    ) -> list[tuple[str, str]]:
+        """``found`` (from ``trigger_modifiers``) with what the page's type (``applicability``),
+        quotation marks around the match and a question mark add: every modifier that applies."""
+        seen = {name for name, _ in found}
+        found = list(found)
         quoted_as = self.quoted_match.get(applicability or "")
         if quoted_as and quoted and quoted_as not in seen:
             found.append((quoted_as, "quotation marks"))

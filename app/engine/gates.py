@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from app.engine.rule_schema import Rule
 from app.engine.stage_config import ContextConfig
@@ -97,9 +98,22 @@ class SiteVoice:
         return None
 
 
-def gates(rules: Sequence[Rule], config: ContextConfig) -> tuple[Gate, ...]:
+class GateChain(NamedTuple):
+    """The gates in the order they are asked: first those about where the match is and what
+    its sentence says (``place``: they read neither the modifiers found nor the page type, so a
+    candidate judged under two page types asks them once), then whose voice it is in."""
+
+    place: tuple[Gate, ...]
+    voice: tuple[Gate, ...]
+
+    @property
+    def all(self) -> tuple[Gate, ...]:
+        return self.place + self.voice
+
+
+def gates(rules: Sequence[Rule], config: ContextConfig) -> GateChain:
     """The gates in the order they are asked."""
-    return (region, block_kind, SentenceWords(rules), SiteVoice(config))
+    return GateChain((region, block_kind, SentenceWords(rules)), (SiteVoice(config),))
 
 
 def first_reason(chain: Sequence[Gate], candidate: Candidate) -> str | None:

@@ -14,15 +14,16 @@ from dataclasses import dataclass, field, replace
 
 from app.engine.context import ContextResolver, SentenceContext
 from app.engine.findings import Kept, clip_quote
-from app.engine.gates import Candidate, Gate, first_reason
+from app.engine.gates import Candidate, GateChain, first_reason
 from app.engine.identifiers import IdentifierMatch, collect_identifiers, find_all
-from app.engine.nlp import NlpArtifacts
+from app.engine.nlp import NlpArtifacts, Sentence
 from app.engine.rule_schema import Rule
 from app.engine.types import Adjustment, ApplicabilityKind, Decision, Evidence, Identifiers
-from app.extract.page import ExtractedPage, Region
+from app.extract.page import Block, ExtractedPage, Region
 
 # The page title and description, and links standing alone (menu items, "Pricing & Financing").
 LABEL_KINDS = frozenset({"title", "meta", "link"})
+_UNASKED = "unasked"  # a _Place whose place gates have not been asked yet
 
 
 @dataclass(slots=True)
@@ -36,6 +37,21 @@ class PageState:
     sent_starts: list[int] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class _Place:
+    """Where a candidate is and what its sentence's words say of it: the same whichever page
+    type it is judged under (most red flags on a selling page are judged under two)."""
+
+    block_index: int
+    block: Block | None
+    region: Region
+    sentence: Sentence | None
+    quote: tuple[int, int]  # the characters quoted as evidence
+    triggered: list[tuple[str, str]]  # modifiers given by trigger words
+    quoted: bool  # the match is inside quotation marks
+    gate_reason: str | None = _UNASKED  # the place gates' reason, asked at most once
+
+
 class Judge:
     """Keeps or sets aside every candidate of a site's pages."""
 
@@ -43,7 +59,7 @@ class Judge:
         self,
         rules: Sequence[Rule],
         context: ContextResolver,
-        gates: Sequence[Gate],
+        gates: GateChain,
         seller_voice_from: float,
     ) -> None:
         self.rules_by_id = {r.id: r for r in rules}
@@ -81,13 +97,16 @@ class Judge:
                 if rule is None:
                     continue
                 span = (start, end, tok_start, tok_end, sent)
+                place = self._place(state, span)
                 if rule.polarity != "red_flag":
-                    outcome = self._judge(rule, pattern, index, state, span, kind, explain)
+                    outcome = self._judge(rule, pattern, index, state, span, place, kind, explain)
                 else:
-                    outcome = self._judge(rule, pattern, index, state, span, "discusses", explain)
+                    outcome = self._judge(
+                        rule, pattern, index, state, span, place, "discusses", explain
+                    )
                     if not isinstance(outcome, Kept) and p_offers >= self.seller_voice_from:
                         seller = self._judge(
-                            rule, pattern, index, state, span, "offers_treatment", explain
+                            rule, pattern, index, state, span, place, "offers_treatment", explain
                         )
                         # Set aside here too, the seller-voice reading's reason is the telling
                         # one (negated, a question...), not "not in its own voice".
@@ -119,6 +138,24 @@ class Judge:
                     out.append((key, match.start, match.end, tok_start, tok_end, sent))
         return out
 
+    def _place(self, state: PageState, span: tuple[int, int, int, int, int]) -> _Place:
+        start, end, tok_start, tok_end, sent_index = span
+        block_index = max(0, bisect.bisect_right(state.block_starts, start) - 1)
+        block = state.page.blocks[block_index] if state.page.blocks else None
+        sentence = state.art.sentences[sent_index] if state.art.sentences else None
+        q_start, q_end = (sentence.start, sentence.end) if sentence else (start, end)
+        # A token pattern may run past its sentence ("…six.” — Parent of …"): quote all of it.
+        q_start, q_end = min(q_start, start), max(q_end, end)
+        return _Place(
+            block_index,
+            block,
+            block.region if block else "main",
+            sentence,
+            clip_quote(q_start, q_end, start, end),
+            self.context.trigger_modifiers(state.ctx, sent_index, tok_start, tok_end, (start, end)),
+            state.ctx.quoted(start, end),
+        )
+
     def _judge(
         self,
         rule: Rule,
@@ -126,41 +163,32 @@ class Judge:
         page_index: int,
         state: PageState,
         span: tuple[int, int, int, int, int],
+        place: _Place,
         applicability: str,
         explain: bool,
     ) -> Kept | Decision | None:
         """Keep or set aside one candidate; the Decision record is built only to explain."""
-        start, end, tok_start, tok_end, sent_index = span
+        start, end = span[0], span[1]
         text = state.page.text
-        block_index = max(0, bisect.bisect_right(state.block_starts, start) - 1)
-        block = state.page.blocks[block_index] if state.page.blocks else None
-        region: Region = block.region if block else "main"
-        sentence = state.art.sentences[sent_index] if state.art.sentences else None
-        q_start, q_end = (sentence.start, sentence.end) if sentence else (start, end)
-        # A token pattern may run past its sentence ("…six.” — Parent of …"): quote all of it.
-        q_start, q_end = min(q_start, start), max(q_end, end)
-        q_start, q_end = clip_quote(q_start, q_end, start, end)
-        modifiers = self.context.modifiers_for(
-            state.ctx,
-            sent_index,
-            tok_start,
-            tok_end,
-            bool(sentence and sentence.question),
-            (start, end),
-            applicability,
+        block, sentence = place.block, place.sentence
+        q_start, q_end = place.quote
+        modifiers = self.context.with_page_voice(
+            place.triggered, place.quoted, bool(sentence and sentence.question), applicability
         )
         weight, adjustments, reason = self.context.apply(rule.context, modifiers, rule.weight)
         if reason is None:
             candidate = Candidate(
                 rule=rule,
                 text=text,
-                region=region,
+                region=place.region,
                 block_kind=block.kind if block is not None else None,
                 sentence=(sentence.start, sentence.end) if sentence is not None else None,
                 present=frozenset(name for name, _ in modifiers),
                 page_kind=applicability,
             )
-            reason = first_reason(self.gates, candidate)
+            if place.gate_reason is _UNASKED:
+                place.gate_reason = first_reason(self.gates.place, candidate)
+            reason = place.gate_reason or first_reason(self.gates.voice, candidate)
         decision = None
         if explain:
             decision = Decision(
@@ -186,9 +214,9 @@ class Judge:
             end=end,
             quote_start=q_start + (len(text[q_start:q_end]) - len(text[q_start:q_end].lstrip())),
         )
-        label = block is not None and (block.kind in LABEL_KINDS or region == "nav")
+        label = block is not None and (block.kind in LABEL_KINDS or place.region == "nav")
         return Kept(
-            rule, page_index, block_index, group, evidence, round(weight, 2), decision, label
+            rule, page_index, place.block_index, group, evidence, round(weight, 2), decision, label
         )
 
 

@@ -80,5 +80,33 @@ def test_the_first_gate_that_objects_gives_the_reason() -> None:
     chain = gates(RULES.rules, RULES.context)
     grant = "The lab received a $9,000 grant."
     both = candidate(text=grant, sentence=(0, len(grant)), page_kind="discusses")
-    assert first_reason(chain, both) == "the sentence is about something else (“grant”)"
-    assert first_reason(chain, candidate()) is None
+    assert first_reason(chain.all, both) == "the sentence is about something else (“grant”)"
+    assert first_reason(chain.all, candidate()) is None
+
+
+def test_the_place_gates_read_neither_the_modifiers_nor_the_page_type() -> None:
+    # A candidate judged under two page types asks them once (judging.Judge).
+    chain = gates(RULES.rules, RULES.context)
+    grant = "The lab received a $9,000 grant."
+    fee = "A fee of $9,000 is charged."
+    cases = [
+        candidate(),
+        candidate(text=grant, sentence=(0, len(grant))),
+        candidate(rule=STUDY_FEE, text=fee, sentence=(0, len(fee))),
+        candidate(rule=TESTIMONIALS, block_kind="button"),
+        candidate(region="footer"),
+    ]
+    readings = [
+        {"page_kind": "discusses", "present": frozenset()},
+        {"page_kind": "offers_treatment", "present": frozenset({"first_person", "negated"})},
+    ]
+    for case in cases:
+        for gate in chain.place:
+            first, second = (gate(replace(case, **reading)) for reading in readings)
+            assert first == second, gate
+    # ...and the voice gate does: the chain is split where it should be.
+    assert any(
+        len({gate(replace(case, **reading)) for reading in readings}) > 1
+        for case in cases
+        for gate in chain.voice
+    )
