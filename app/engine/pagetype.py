@@ -30,7 +30,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -60,25 +60,40 @@ class ModelMissingError(RuntimeError):
 # Words up to this long are cached (a page repeats its words); a longer run of letters, as a
 # hostile page may send, is read each time, so the caches stay a few megabytes.
 CACHED_WORD = 32
+CACHED_WORDS = 65_536  # a cache that holds this many words is emptied before it takes another
 
 
-def _fold(word: str) -> str:
-    return _cached_fold(word) if len(word) <= CACHED_WORD else _fold_uncached(word)
+class _WordCache(dict[str, Any]):
+    """``cache[word]``: ``compute(word)``, computed once for a word of up to ``CACHED_WORD``
+    characters. A plain dict's look-up (its ``__missing__`` computes): mapped over a page's
+    words it costs a third of a call to an ``lru_cache``-wrapped function per word."""
+
+    def __init__(self, compute: Any) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, word: str) -> Any:
+        value = self.compute(word)
+        if len(word) <= CACHED_WORD:
+            if len(self) >= CACHED_WORDS:
+                self.clear()
+            self[word] = value
+        return value
 
 
-def _fold_uncached(word: str) -> str:
+def _fold_word(word: str) -> str:
     folded = unicodedata.normalize("NFKD", word.lower())
     folded = "".join(c for c in folded if not unicodedata.combining(c))
     return "#" if folded.isdigit() else folded
 
 
-# NFKD per word was a fifth of a reading before this cache.
-_cached_fold = lru_cache(maxsize=65_536)(_fold_uncached)
+# NFKD per word was a fifth of a reading before it was cached.
+_folded = _WordCache(_fold_word)
 
 
 def tokens(text: str) -> list[str]:
     """Lowercase words without accents ("células" and "celulas" are one word); numbers as #."""
-    return [_fold(t) for t in _TOKEN.findall(text)]
+    return list(map(_folded.__getitem__, _TOKEN.findall(text)))
 
 
 def locate(text: str, start: int, end: int, term: str) -> tuple[int, int] | None:
@@ -91,7 +106,7 @@ def locate(text: str, start: int, end: int, term: str) -> tuple[int, int] | None
             if gram in f" {word.group(0).lower()} ":
                 return start + word.start(), start + word.end()
         return None
-    found = [(_fold(m.group(0)), m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
+    found = [(_folded[m.group(0)], m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
     want = term.split(" ")
     for i in range(len(found) - len(want) + 1):
         if [w for w, _, _ in found[i : i + len(want)]] == want:
@@ -111,19 +126,18 @@ _SPACES = re.compile(r"\s\s+")
 def grams(text: str, n: int = GRAM) -> list[str]:
     """The letter features: every ``n`` letters within a word padded with a space at each end,
     lowercased; a shorter word once, whole (exactly scikit-learn's ``char_wb`` analyser)."""
-    out: list[str] = []
-    for word in _SPACES.sub(" ", text.lower()).split():
-        out.extend(_cached_grams(word, n) if len(word) <= CACHED_WORD else _word_grams(word, n))
-    return out
+    words = _SPACES.sub(" ", text.lower()).split()
+    each = map(_word_grams.__getitem__, words) if n == GRAM else (_grams(w, n) for w in words)
+    return list(chain.from_iterable(each))
 
 
-def _word_grams(word: str, n: int) -> tuple[str, ...]:
+def _grams(word: str, n: int = GRAM) -> tuple[str, ...]:
     padded = f" {word} "
     return tuple(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
 
 
 # A page repeats its words, and each sentence is read again for evidence.
-_cached_grams = lru_cache(maxsize=65_536)(_word_grams)
+_word_grams = _WordCache(_grams)
 
 
 def address_terms(url: str | None) -> list[str]:

@@ -187,17 +187,11 @@ def test_long_runs_of_letters_are_read_but_never_cached() -> None:
     would otherwise keep gigabytes alive in a long-running service."""
     from app.engine import pagetype
 
-    before = (
-        pagetype._cached_grams.cache_info().currsize,
-        pagetype._cached_fold.cache_info().currsize,
-    )
+    before = (len(pagetype._word_grams), len(pagetype._folded))
     hostile = " ".join(letter * 5_000 for letter in "abcdefgh")
     assert len(grams(hostile)) == 8 * (5_002 - GRAM + 1)
     assert tokens(hostile) == [letter * 5_000 for letter in "abcdefgh"]
-    after = (
-        pagetype._cached_grams.cache_info().currsize,
-        pagetype._cached_fold.cache_info().currsize,
-    )
+    after = (len(pagetype._word_grams), len(pagetype._folded))
     assert after == before
 
 
@@ -219,3 +213,14 @@ def test_a_selling_page_and_a_warning_page_are_told_apart(model: PageTypeModel) 
         "patients should ask whether a study is registered."
     )
     assert model.predict(seller).p_offers > 0.5 > model.predict(warning).p_offers
+
+
+def test_the_word_caches_stay_bounded(monkeypatch) -> None:
+    from app.engine import pagetype
+
+    monkeypatch.setattr(pagetype, "CACHED_WORDS", 10)
+    words = [f"word{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(25)]
+    assert tokens(" ".join(words)) == words
+    assert len(grams(" ".join(words))) == 25 * (len(words[0]) + 2 - GRAM + 1)
+    assert 0 < len(pagetype._folded) <= 10 and 0 < len(pagetype._word_grams) <= 10
+    assert tokens(" ".join(words)) == words  # the same answers from a cache emptied meanwhile
