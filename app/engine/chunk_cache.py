@@ -43,10 +43,11 @@ class ChunkCache:
     def warm(self, text: str) -> None:
         if len(self._seen) >= self.max_chunks:
             return
+        chunks = _CHUNK.findall(text)
         with self._lock:  # two threads warming one page would split its words twice
-            new = [c for c in dict.fromkeys(_CHUNK.findall(text)) if c not in self._seen]
-            if not new:
+            if self._seen.issuperset(chunks):  # the usual case once a few pages are read
                 return
+            new = [c for c in dict.fromkeys(chunks) if c not in self._seen]
             self._seen.update(new)
             plain = [c for c in new if not self._holds_special(c)]
             if plain:
