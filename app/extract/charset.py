@@ -54,7 +54,9 @@ _WEB_ENCODINGS = [
     "shift_jis", "euc_jp", "iso2022_jp", "gb18030", "big5", "euc_kr",
 ]
 # fmt: on
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+_INVISIBLE_CHARS = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS))
+_HAS_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 _WORD = re.compile(r"\w")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
 _LIST_ITEM = re.compile(r"\s*(?:[-*+•▪◦‣]|\d{1,3}[.)])\s+\S")
@@ -217,7 +219,11 @@ def clean_text(text: str) -> str:
 
     Quotes, dashes and case stay as written: evidence is quoted from this text.
     """
-    text = " ".join(text.translate(_INVISIBLE).split())
+    # translate() looks every character up in a dict: most of a page's text is ASCII, or
+    # has no invisible character, and is only scanned, in C (the 3,000-word page: 0.74 -> 0.24 ms).
+    if not text.isascii() and _HAS_INVISIBLE.search(text):
+        text = text.translate(_INVISIBLE)
+    text = " ".join(text.split())
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 

@@ -599,3 +599,18 @@ def test_random_bytes_behind_a_utf32_bom_are_unreadable():
     # Real UTF-32 and UTF-16 text behind its mark still reads.
     assert decode_document("Hola células".encode("utf-32"))[0] == "Hola células"
     assert decode_document("Stem cells".encode("utf-16"))[0] == "Stem cells"
+
+
+def test_invisible_characters_are_dropped_and_whitespace_collapsed() -> None:
+    # Soft hyphens and zero-width characters split words a reader sees whole ("ther­apy").
+    html = (
+        "<p>stem cell ther\u00adapy  for\n RA</p>"
+        "<p>c\u00e9lulas\u200b madre \ufeffcuran</p>"
+        "<p>cafe\u0301 menu\u2060 plain ascii   text</p>"
+    ).encode()
+    page = extract_document(html, "http://example.test/", content_type="text/html")
+    assert [b.text for b in page.blocks] == [
+        "stem cell therapy for RA",
+        "c\u00e9lulas madre curan",
+        "caf\u00e9 menu plain ascii text",  # and NFC: "e" + combining acute is one letter
+    ]
