@@ -42,3 +42,20 @@ def test_the_sentencizer_rule_and_breaks_at_blank_lines(language: str) -> None:
 def test_a_blank_line_starts_a_sentence_without_punctuation() -> None:
     doc = SentenceStarts()(spacy.blank("en").make_doc("Our clinic\n\nKnee injections from $900"))
     assert [s.text for s in doc.sents] == ["Our clinic\n\n", "Knee injections from $900"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_rule_on_random_runs_of_words_punctuation_and_spaces(seed: int) -> None:
+    import random
+
+    pieces = ["Stem", "cells", "cure", "RA", "$900", ".", "!", "?", "...", ",", ";", "(", ")"]
+    pieces += ['"', "’", "¿", "¡", "。", "e.g.", "2.", " ", "  ", "\n", "\n\n", " \n ", "\t"]
+    rng = random.Random(seed)
+    nlp, ours, spacys = spacy.blank("en"), SentenceStarts(), Sentencizer()
+    for _ in range(300):
+        words = rng.randint(1, 40)
+        text = "".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(words))
+        doc = ours(nlp.make_doc(text))
+        reference = spacys(nlp.make_doc(text))
+        expected = [bool(r.is_sent_start) or _after_blank_line(doc, r.i) for r in reference]
+        assert [bool(t.is_sent_start) for t in doc] == expected, repr(text)
