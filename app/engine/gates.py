@@ -87,9 +87,12 @@ class SiteVoice:
             for kind, needs in config.site_policy.items()
         }
 
+    def needs(self, page_kind: str, polarity: str) -> list[str]:
+        """The modifiers a sign of ``polarity`` needs on a page of ``page_kind``."""
+        return self.policy.get(page_kind, {}).get(polarity, [])
+
     def __call__(self, candidate: Candidate) -> str | None:
-        needed = self.policy.get(candidate.page_kind, {}).get(candidate.rule.polarity, [])
-        for modifier in needed:
+        for modifier in self.needs(candidate.page_kind, candidate.rule.polarity):
             if modifier not in candidate.present:
                 return (
                     f"the page {candidate.page_kind.replace('_', ' ')} stem-cell treatment and "
@@ -104,16 +107,16 @@ class GateChain(NamedTuple):
     candidate judged under two page types asks them once), then whose voice it is in."""
 
     place: tuple[Gate, ...]
-    voice: tuple[Gate, ...]
+    voice: SiteVoice
 
     @property
     def all(self) -> tuple[Gate, ...]:
-        return self.place + self.voice
+        return (*self.place, self.voice)
 
 
 def gates(rules: Sequence[Rule], config: ContextConfig) -> GateChain:
     """The gates in the order they are asked."""
-    return GateChain((region, block_kind, SentenceWords(rules)), (SiteVoice(config),))
+    return GateChain((region, block_kind, SentenceWords(rules)), SiteVoice(config))
 
 
 def first_reason(chain: Sequence[Gate], candidate: Candidate) -> str | None:

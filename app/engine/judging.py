@@ -101,10 +101,16 @@ class Judge:
                 if rule.polarity != "red_flag":
                     outcome = self._judge(rule, pattern, index, state, span, place, kind, explain)
                 else:
-                    outcome = self._judge(
-                        rule, pattern, index, state, span, place, "discusses", explain
-                    )
-                    if not isinstance(outcome, Kept) and p_offers >= self.seller_voice_from:
+                    seller_too = p_offers >= self.seller_voice_from
+                    # Read as discussion first: in the page's own voice it counts in full. When
+                    # the seller's reading follows, a discussion reading that cannot be kept
+                    # (no own-voice word) would only be replaced by it: not asked.
+                    outcome = None
+                    if not seller_too or self._in_own_voice(rule, place, "discusses"):
+                        outcome = self._judge(
+                            rule, pattern, index, state, span, place, "discusses", explain
+                        )
+                    if not isinstance(outcome, Kept) and seller_too:
                         seller = self._judge(
                             rule, pattern, index, state, span, place, "offers_treatment", explain
                         )
@@ -156,6 +162,16 @@ class Judge:
             state.ctx.quoted(start, end),
         )
 
+    def _modifiers(self, place: _Place, applicability: str) -> list[tuple[str, str]]:
+        question = bool(place.sentence and place.sentence.question)
+        return self.context.with_page_voice(place.triggered, place.quoted, question, applicability)
+
+    def _in_own_voice(self, rule: Rule, place: _Place, applicability: str) -> bool:
+        """Whether the modifiers the voice gate needs under ``applicability`` are there."""
+        needs = self.gates.voice.needs(applicability, rule.polarity)
+        present = {name for name, _ in self._modifiers(place, applicability)} if needs else set()
+        return all(name in present for name in needs)
+
     def _judge(
         self,
         rule: Rule,
@@ -172,9 +188,7 @@ class Judge:
         text = state.page.text
         block, sentence = place.block, place.sentence
         q_start, q_end = place.quote
-        modifiers = self.context.with_page_voice(
-            place.triggered, place.quoted, bool(sentence and sentence.question), applicability
-        )
+        modifiers = self._modifiers(place, applicability)
         weight, adjustments, reason = self.context.apply(rule.context, modifiers, rule.weight)
         if reason is None:
             candidate = Candidate(
@@ -188,7 +202,7 @@ class Judge:
             )
             if place.gate_reason is _UNASKED:
                 place.gate_reason = first_reason(self.gates.place, candidate)
-            reason = place.gate_reason or first_reason(self.gates.voice, candidate)
+            reason = place.gate_reason or self.gates.voice(candidate)
         decision = None
         if explain:
             decision = Decision(
