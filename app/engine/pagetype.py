@@ -346,8 +346,12 @@ class PageTypeModel:
         offers = [_contributions(r, r.block.offers) for r in read]
         # Summed in Python, term after term in page order, as the reading always was: numpy's
         # pairwise sum would move the last digits of a probability.
-        topic_logit = self.topic_intercept + sum(c for _, cs in topic for c in cs.tolist())
-        offers_logit = self.offers_intercept + sum(c for _, cs in offers for c in cs.tolist())
+        topic_logit = self.topic_intercept + sum(
+            chain.from_iterable(cs.tolist() for _, cs in topic)
+        )
+        offers_logit = self.offers_intercept + sum(
+            chain.from_iterable(cs.tolist() for _, cs in offers)
+        )
         p_topic, p_offers = _sigmoid(topic_logit), _sigmoid(offers_logit)
         probabilities = {
             "offers_treatment": p_topic * p_offers,
