@@ -109,9 +109,14 @@ class ContextResolver:
                 terminators[hit.sent].append(hit.tok_start)
             elif kind in self.modifiers:
                 raw.append((kind, hit))
+        # Tokens inside some pseudo-trigger: a trigger whose first token is not among them
+        # lies inside none (most do not), and only the others are compared with each.
+        covered = {i for p in pseudo for i in range(p.tok_start, p.tok_end)}
         by_sentence: dict[int, list[Trigger]] = defaultdict(list)
         for kind, hit in raw:
-            if any(p.tok_start <= hit.tok_start and hit.tok_end <= p.tok_end for p in pseudo):
+            if hit.tok_start in covered and any(
+                p.tok_start <= hit.tok_start and hit.tok_end <= p.tok_end for p in pseudo
+            ):
                 continue
             by_sentence[hit.sent].append(
                 Trigger(

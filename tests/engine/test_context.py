@@ -57,3 +57,14 @@ def test_without_explain_no_decisions(engine: Engine) -> None:
     report = engine.analyze([page], "p.txt")
     assert report.discarded is None
     assert all(f.decisions is None for f in report.findings)
+
+
+def test_a_pseudo_trigger_cancels_the_triggers_inside_it_only(engine: Engine) -> None:
+    text = "Not only do we treat knees. We do not treat children."
+    artifacts = engine.nlp.process([text], ["en"])[0]
+    triggers = engine.context.index(text, artifacts).by_sentence
+    negations = [
+        (s, t.text) for s, found in triggers.items() for t in found if t.modifier == "negated"
+    ]
+    # Only the second sentence's ("do not" and "not"); "Not only" is no negation.
+    assert {s for s, _ in negations} == {1} and "not" in {t for _, t in negations}
