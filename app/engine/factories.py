@@ -97,8 +97,8 @@ class SentenceStarts:
 
     def __init__(self, punct_chars: frozenset[str] = frozenset(Sentencizer.default_punct_chars)):
         self.punct_chars = punct_chars
-        self._final: dict[int, bool] = {}  # ORTH -> the token is sentence-final punctuation
-        self._breaks: dict[int, bool] = {}  # ORTH -> the token's text holds a newline
+        # ORTH -> (the token is sentence-final punctuation, its text holds a newline)
+        self._kinds: dict[int, tuple[bool, bool]] = {}
 
     def __call__(self, doc: Doc) -> Doc:
         if not len(doc):
@@ -106,15 +106,14 @@ class SentenceStarts:
         orth, is_punct, is_space = doc.to_array([ORTH, IS_PUNCT, IS_SPACE]).T
         # What each distinct word is, looked up once (a page repeats its words).
         words, inverse = numpy.unique(orth, return_inverse=True)
-        strings, final, breaks = doc.vocab.strings, self._final, self._breaks
+        strings, kinds = doc.vocab.strings, self._kinds
         is_final = numpy.empty(len(words), dtype=bool)
         newline = numpy.empty(len(words), dtype=bool)
         for i, word in enumerate(words.tolist()):
-            if (known := final.get(word)) is None:
+            if (kind := kinds.get(word)) is None:
                 text = strings[word]
-                known = final[word] = text in self.punct_chars
-                breaks[word] = "\n" in text
-            is_final[i], newline[i] = known, breaks[word]
+                kind = kinds[word] = (text in self.punct_chars, "\n" in text)
+            is_final[i], newline[i] = kind
         is_final, newline = is_final[inverse], newline[inverse] & (is_space == 1)
         starts = numpy.full(len(doc), -1, dtype="int64")
         starts[0] = 1

@@ -23,7 +23,6 @@ from app.extract.page import Block, ExtractedPage, Region
 
 # The page title and description, and links standing alone (menu items, "Pricing & Financing").
 LABEL_KINDS = frozenset({"title", "meta", "link"})
-_UNASKED = "unasked"  # a _Place whose place gates have not been asked yet
 
 
 @dataclass(slots=True)
@@ -49,7 +48,8 @@ class _Place:
     quote: tuple[int, int]  # the characters quoted as evidence
     triggered: list[tuple[str, str]]  # modifiers given by trigger words
     quoted: bool  # the match is inside quotation marks
-    gate_reason: str | None = _UNASKED  # the place gates' reason, asked at most once
+    gates_asked: bool = False  # the place gates are asked at most once...
+    gate_reason: str | None = None  # ...and this is what they said
 
 
 class Judge:
@@ -200,8 +200,9 @@ class Judge:
                 present=frozenset(name for name, _ in modifiers),
                 page_kind=applicability,
             )
-            if place.gate_reason is _UNASKED:
+            if not place.gates_asked:
                 place.gate_reason = first_reason(self.gates.place, candidate)
+                place.gates_asked = True
             reason = place.gate_reason or self.gates.voice(candidate)
         decision = None
         if explain:
