@@ -44,14 +44,15 @@ def test_a_blank_line_starts_a_sentence_without_punctuation() -> None:
     assert [s.text for s in doc.sents] == ["Our clinic\n\n", "Knee injections from $900"]
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("seed", range(4))
-def test_the_rule_on_random_runs_of_words_punctuation_and_spaces(seed: int) -> None:
+def test_the_rule_on_random_runs_of_words_punctuation_and_spaces(seed: int, language: str) -> None:
     import random
 
     pieces = ["Stem", "cells", "cure", "RA", "$900", ".", "!", "?", "...", ",", ";", "(", ")"]
     pieces += ['"', "’", "¿", "¡", "。", "e.g.", "2.", " ", "  ", "\n", "\n\n", " \n ", "\t"]
     rng = random.Random(seed)
-    nlp, ours, spacys = spacy.blank("en"), SentenceStarts(), Sentencizer()
+    nlp, ours, spacys = spacy.blank(language), SentenceStarts(), Sentencizer()
     for _ in range(300):
         words = rng.randint(1, 40)
         text = "".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(words))
