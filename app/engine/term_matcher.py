@@ -24,6 +24,9 @@ COLUMNS = {"LOWER": 0, "NORM": 1, "ORTH": 2}
 ARRAY_ATTRS = [LOWER, NORM, ORTH]
 # A pattern's literal tokens that must appear: (column, the values' hashes), one tuple a token.
 Needs = tuple[tuple[int, frozenset[int]], ...]
+# Found in nearly every line, like the stop words: an anchor on them tries a window at each one
+# (a testimonial's closing "," or "." was 5,525 windows on the dev pages, its opening quote 293).
+COMMON_PUNCTUATION = frozenset({",", ".", ";", ":", "!", "?"})
 
 
 class TermMatcher:
@@ -47,23 +50,21 @@ class TermMatcher:
 
     def __init__(self, nlp: Language, spans_key: str) -> None:
         self.vocab = nlp.vocab
-        self.stop_words = frozenset(nlp.Defaults.stop_words)
+        self.common = frozenset(nlp.Defaults.stop_words) | COMMON_PUNCTUATION
         self.spans_key = spans_key
         self.patterns: list[dict[str, Any]] = []
         self._reset()
 
     def _reset(self) -> None:
-        self.lower = PhraseMatcher(self.vocab, attr="LOWER")
-        self.lemma = PhraseMatcher(self.vocab, attr="NORM")
+        # The phrases and the token patterns' anchors share one matcher an attribute: each
+        # matcher is a pass over the Doc, and a match's id says whether it is an anchor.
+        self.phrases = {attr: PhraseMatcher(self.vocab, attr=attr) for attr in COLUMNS}
         self.anchored: dict[str, Matcher] = {}
         self.windows: dict[str, int] = {}
         self.needs: dict[str, list[Needs]] = {}
         self.anchor_of: dict[int, tuple[str, int, str]] = {}  # by match id: side, offset, key
         self.free = Matcher(self.vocab, validate=True)
-        self.anchors = {
-            attr: PhraseMatcher(self.vocab, attr=attr) for attr in ("LOWER", "NORM", "ORTH")
-        }
-        self._phrase_matchers: list[Any] = []
+        self._phrase_matchers: list[PhraseMatcher] = []
 
     def add_patterns(self, patterns: list[dict[str, Any]]) -> None:
         for pattern in patterns:
@@ -71,18 +72,19 @@ class TermMatcher:
             if kind == "tokens":
                 self._add_tokens(key, pattern["tokens"])
             elif kind == "lemma":
-                self.lemma.add(key, [_norm_doc(self.vocab, pattern["words"], pattern["lemmas"])])
+                lemmas = _norm_doc(self.vocab, pattern["words"], pattern["lemmas"])
+                self.phrases["NORM"].add(key, [lemmas])
             elif kind == "lower":
-                self.lower.add(key, [Doc(self.vocab, words=pattern["words"])])
+                self.phrases["LOWER"].add(key, [Doc(self.vocab, words=pattern["words"])])
             else:
                 raise ValueError(f"unknown pattern kind {kind!r}")
             self.patterns.append(pattern)
-        # An empty matcher warns on every call, so only run the kinds this component has.
-        self._phrase_matchers = [m for m in (self.lower, self.lemma) if len(m)]
+        # An empty matcher warns on every call, so only run the ones this component has.
+        self._phrase_matchers = [m for m in self.phrases.values() if len(m)]
 
     def _add_tokens(self, key: str, tokens: list[dict[str, Any]]) -> None:
         tokens = [{("NORM" if k == "LEMMA" else k): v for k, v in t.items()} for t in tokens]
-        anchor = _anchor(tokens, self.stop_words)
+        anchor = _anchor(tokens, self.common)
         if anchor is None:
             self.free.add(key, [tokens])
             return
@@ -94,18 +96,31 @@ class TermMatcher:
         self.needs.setdefault(key, []).append(_needs(tokens, self.vocab.strings))
         docs = [_norm_doc(self.vocab, [value], [value]) for value in values]
         label = f"{side}{offset}|{key}"
-        self.anchors[attr].add(label, docs)
+        self.phrases[attr].add(label, docs)
         self.anchor_of[self.vocab.strings.add(label)] = (side, offset, key)
 
-    def _token_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
-        tries: set[tuple[str, int, str]] = set()  # (side, where the match starts or ends, key)
-        for matcher in self.anchors.values():
-            if len(matcher):
-                for match_id, position, _ in matcher(doc):
-                    side, offset, key = self.anchor_of[match_id]
-                    edge = position - offset if side == "f" else position + offset + 1
-                    if 0 <= edge <= len(doc):
-                        tries.add((side, edge, key))
+    def _phrase_matches(
+        self, doc: Doc
+    ) -> tuple[list[tuple[int, int, int]], set[tuple[str, int, str]]]:
+        """The phrases found, and where a token pattern may match: (side, where the match
+        would start or end, key) for each anchor found."""
+        found: list[tuple[int, int, int]] = []
+        tries: set[tuple[str, int, str]] = set()
+        for matcher in self._phrase_matchers:
+            for match in matcher(doc):
+                anchor = self.anchor_of.get(match[0])
+                if anchor is None:
+                    found.append(match)
+                    continue
+                side, offset, key = anchor
+                edge = match[1] - offset if side == "f" else match[1] + offset + 1
+                if 0 <= edge <= len(doc):
+                    tries.add((side, edge, key))
+        return found, tries
+
+    def _token_matches(
+        self, doc: Doc, tries: set[tuple[str, int, str]]
+    ) -> list[tuple[int, int, int]]:
         found = list(self.free(doc)) if len(self.free) else []
         columns = doc.to_array(ARRAY_ATTRS).T.tolist() if tries else []
         # One Matcher per pattern: spaCy evaluates every set predicate of a Matcher at each
@@ -129,8 +144,8 @@ class TermMatcher:
         return found
 
     def __call__(self, doc: Doc) -> Doc:
-        matches = [m for matcher in self._phrase_matchers for m in matcher(doc)]
-        matches += self._token_matches(doc)
+        matches, tries = self._phrase_matches(doc)
+        matches += self._token_matches(doc, tries)
         # The match id is the label's hash already: no look-up of the string and back.
         doc.spans[self.spans_key] = [
             Span(doc, start, end, label=match_id) for match_id, start, end in matches
@@ -160,13 +175,14 @@ class TermMatcher:
 
 
 def _anchor(
-    tokens: list[dict[str, Any]], stop_words: frozenset[str]
+    tokens: list[dict[str, Any]], common: frozenset[str]
 ) -> tuple[str, int, str, list[str]] | None:
     """(side, offset, phrase-matcher attr, words) of the best literal token to look for first.
 
     Candidates are literal tokens at a fixed distance from the pattern's start ("f", counted
     from the start) or from its end ("b", counted from the end); the one with the fewest
-    stop words ("be", "the", "most") among its values is the rarest to find in text.
+    ``common`` values (stop words such as "be", "the", "most"; sentence punctuation) among its
+    values is the rarest to find in text.
     """
     options = []
     for offset, token in enumerate(tokens):
@@ -181,7 +197,7 @@ def _anchor(
             options.append(("b", offset, *literal))
     if not options:
         return None
-    return min(options, key=lambda o: (sum(v in stop_words for v in o[3]) / len(o[3]), len(o[3])))
+    return min(options, key=lambda o: (sum(v in common for v in o[3]) / len(o[3]), len(o[3])))
 
 
 def _needs(tokens: list[dict[str, Any]], strings: Any) -> Needs:
