@@ -5,16 +5,23 @@ terms (53,000 words and word pairs, 28,000 letter sequences). The dicts are larg
 processor's caches, so each look-up waited for its misses, one look-up after another: 2 ms of the
 3,000-word page inside the engine (py-spy), against 0.5 ms when the same look-ups ran alone with
 the dicts still cached. Here the look-ups are numpy gathers, whose misses the processor overlaps:
-the whole engine on that page took 31.5 -> 29.8 ms (medians of six runs of 80 analyses,
-alternating processes), for about 1% more instructions and 5 ms more to load the model.
+the whole engine on that page took 32.2 -> 29.9 ms (medians of six runs of 80 analyses,
+alternating processes) for about 1% more instructions, and the model loads in the same 26 ms
+(building the tables takes as long as building the dicts did).
 
 The table is a hash table in two arrays. A term's first slot is the low bits of its Python
 string hash (which the ``Counter`` that counted the page's terms has already computed and cached
 in each string); the terms are laid out by linear probing, in the order of their first slots,
 so each sits at the first free slot from its own and a look-up walks at most ``probes`` slots.
 Python's string hashes differ from one process to the next, so the table is built when the model
-loads (and again when unpickled), never saved. Equal hashes are confirmed by comparing the
-strings: two different strings with one 64-bit hash are told apart by a search of the list.
+loads (and again when unpickled), never saved.
+
+A match is a match of 64-bit hashes. When two of a block's terms share one (the table checks as
+it is built; about one start in 10^10), every match is confirmed by comparing the strings. A
+page's word that is no term could share a term's hash: with Python's keyed string hash, about
+one page in 10^11 (a few thousand words against 53,000 terms, over 2^64), and that page would be
+read as if it held the term. Comparing the strings on every match rules that out too, and cost
+0.9 ms of the 3,000-word page: the terms' strings are the very misses this table avoids.
 """
 
 from __future__ import annotations
@@ -36,13 +43,14 @@ class TermRows:
     probes: int  # the farthest any term sits past its first slot
     hashes: np.ndarray  # by slot, the hash of the term there
     rows: np.ndarray  # by slot, the row of the term there; -1: an empty slot
+    confirm: bool  # two terms share a hash: a match is confirmed by the strings
 
     @classmethod
     def of(cls, terms: list[str]) -> TermRows:
         count = len(terms)
         hashes = np.fromiter(map(hash, terms), dtype=np.int64, count=count)
         mask = (1 << (2 * count).bit_length()) - 1  # at most half the first slots taken
-        order = np.argsort(hashes & mask, kind="stable")
+        order = np.argsort(hashes & mask)
         first = (hashes & mask)[order]
         # Taken in the order of their first slots, each term goes to its first slot or, when
         # the term before it took that one or a later one, to the slot after that term's.
@@ -53,7 +61,8 @@ class TermRows:
         table_rows = np.full(mask + probes + 1, -1, dtype=np.intp)
         table_hashes[slots] = hashes[order]
         table_rows[slots] = order
-        return cls(list(terms), mask, probes, table_hashes, table_rows)
+        shared = bool((np.diff(np.sort(hashes)) == 0).any())  # np.unique: 25 times as long
+        return cls(list(terms), mask, probes, table_hashes, table_rows, shared)
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -77,7 +86,8 @@ class TermRows:
             left, slots = left[going], slots[going] + 1
             if not len(left):
                 break
-        self._confirm(names, found)
+        if self.confirm:
+            self._confirm(names, found)
         return found
 
     def _confirm(self, names: Sequence[str], found: np.ndarray) -> None:

@@ -24,7 +24,7 @@ def test_each_name_gets_the_row_a_dict_gives(terms: list[str], asked: list[str])
     assert len(table) == len(terms)
 
 
-def test_a_hash_shared_by_two_strings_gives_neither_the_other_s_row() -> None:
+def test_terms_that_share_a_hash_are_told_apart_by_their_strings() -> None:
     # Two different strings with one 64-bit hash cannot be found to order; a table where "a"
     # sits under the hash of "b", in the slot "b" is looked for first, stands for one.
     shared = hash("b")
@@ -34,11 +34,11 @@ def test_a_hash_shared_by_two_strings_gives_neither_the_other_s_row() -> None:
     rows = np.full(mask + probes + 1, -1, dtype=np.intp)
     hashes[first], rows[first] = shared, 0  # "a"
     hashes[first + 1], rows[first + 1] = shared, 1  # "b", one slot on
-    table = TermRows(["a", "b"], mask, probes, hashes, rows)
+    table = TermRows(["a", "b"], mask, probes, hashes, rows, confirm=True)
     assert table.find(["b"]).tolist() == [1]
-    # A name that is no term, under a term's hash, is not that term.
+    # Once confirming, a name that is no term, under a term's hash, is not that term.
     lone = TermRows(
-        ["a"], mask, 0, np.full(mask + 1, hash("zz"), np.int64), np.zeros(mask + 1, np.intp)
+        ["a"], mask, 0, np.full(mask + 1, hash("zz"), np.int64), np.zeros(mask + 1, np.intp), True
     )
     assert lone.find(["zz"]).tolist() == [-1]
 
@@ -57,3 +57,11 @@ def test_an_unpickled_table_is_rebuilt_for_its_process_s_string_hashes() -> None
         [sys.executable, "-c", probe], input=dumped, capture_output=True, env=env, check=True
     )
     assert out.stdout.decode().strip() == "[7, 1999, -1]"
+
+
+def test_a_table_whose_terms_share_a_hash_confirms_every_match() -> None:
+    # No two strings with one hash are known, but CPython hashes the numbers -1 and -2 alike.
+    table = TermRows.of([-1, -2])  # type: ignore[list-item]
+    assert table.confirm
+    assert table.find([-2, -1, 5]).tolist() == [1, 0, -1]  # type: ignore[list-item]
+    assert not TermRows.of(["-1", "-2"]).confirm
