@@ -1,4 +1,4 @@
-"""The page-type model's term table: the rows a dict would give, whatever the strings."""
+"""The page-type model's term table: the rows a dict would give."""
 
 from __future__ import annotations
 
