@@ -4,15 +4,19 @@ A page's few thousand distinct terms used to be looked up one at a time in a dic
 terms (53,000 words and word pairs, 28,000 letter sequences). The dicts are larger than the
 processor's caches, so each look-up waited for its misses, one look-up after another: 2 ms of the
 3,000-word page inside the engine (py-spy), against 0.5 ms when the same look-ups ran alone with
-the dicts still cached. Here the look-ups are numpy gathers, whose misses the processor overlaps:
-the whole engine on that page took 32.2 -> 29.9 ms (medians of six runs of 80 analyses,
-alternating processes) for about 1% more instructions, and the model loads in the same 26 ms
-(building the tables takes as long as building the dicts did).
+the dicts still cached. Here the look-ups are numpy gathers, whose misses the processor overlaps.
+In one process, the two ways alternating (medians of eight rounds): the 143 dev pages took
+1,173-1,184 -> 1,023-1,071 ms to analyse, the 3,000-word page 27.7-28.1 -> 25.7-26.2 ms, for
+about 1% more instructions; the model loads in the same 26 ms (building the tables takes as long
+as building the dicts did). Warm, a dict is faster (32 against 110 us for a page's 825 words):
+the gain is the misses.
 
 The table is a hash table in two arrays. A term's first slot is the low bits of its Python
 string hash (which the ``Counter`` that counted the page's terms has already computed and cached
 in each string); the terms are laid out by linear probing, in the order of their first slots,
-so each sits at the first free slot from its own and a look-up walks at most ``probes`` slots.
+so each sits at the first free slot from its own and a look-up walks at most ``probes`` slots
+past it, a step for all names at once (all of a walk's slots in one gather took longer: the dev
+pages 1,009 -> 1,043 ms; the three arrays of weights as one table of rows gained nothing).
 Python's string hashes differ from one process to the next, so the table is built when the model
 loads (and again when unpickled), never saved.
 
