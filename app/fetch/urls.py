@@ -111,29 +111,44 @@ def _strip(raw: str) -> str:
     return re.sub(r"[\t\n\r]", "", raw.strip(_C0_AND_SPACE))
 
 
+class _NotAHost(ValueError):
+    """Why a host is refused; ``normalize_url`` says it of the address that was given."""
+
+
 def _canonical_host(host: str, shown: str) -> str:
+    try:
+        return _host_form(host)
+    except _NotAHost as exc:
+        raise UrlRejected(shown, str(exc)) from None
+
+
+# A crawl meets the same few hosts in link after link: IDNA (pure Python) and the number forms
+# are worked out once a host (a URL with a host name 11.4 -> 5.3 us, with an address 15.2 ->
+# 5.0 us). A refusal is not kept: lru_cache keeps only what returns.
+@lru_cache(maxsize=4_096)
+def _host_form(host: str) -> str:
     if not host:
-        raise UrlRejected(shown, "it has no host name")
+        raise _NotAHost("it has no host name")
     if ":" in host:  # urlsplit only lets colons through inside [brackets]
         address = _ip_or_none(host)
         if not isinstance(address, ipaddress.IPv6Address) or address.scope_id:
-            raise UrlRejected(shown, f"[{host}] is not a valid IPv6 address")
+            raise _NotAHost(f"[{host}] is not a valid IPv6 address")
         return f"[{address.compressed}]"
     host = host.rstrip(".")  # "localhost." and "localhost" are the same name
-    ipv4 = _whatwg_ipv4(host, shown)
+    ipv4 = _whatwg_ipv4(host)
     if ipv4 is not None:
         return str(ipv4)
     try:
         encoded = idna.encode(host, uts46=True).decode("ascii")
     except idna.IDNAError:
-        raise UrlRejected(shown, f"{host!r} is not a valid host name") from None
+        raise _NotAHost(f"{host!r} is not a valid host name") from None
     labels = encoded.split(".")
     if len(encoded) > 253 or not all(_LABEL.match(label) for label in labels):
-        raise UrlRejected(shown, f"{host!r} is not a valid host name")
+        raise _NotAHost(f"{host!r} is not a valid host name")
     return encoded
 
 
-def _whatwg_ipv4(host: str, shown: str) -> ipaddress.IPv4Address | None:
+def _whatwg_ipv4(host: str) -> ipaddress.IPv4Address | None:
     """Parse ``host`` as browsers do when its last label is a number, else return None.
 
     Browsers read ``2130706433``, ``0177.0.0.1``, ``0x7f.1`` and ``127.1`` as 127.0.0.1; reading
@@ -144,11 +159,11 @@ def _whatwg_ipv4(host: str, shown: str) -> ipaddress.IPv4Address | None:
         return None
     numbers = [_ipv4_number(label) for label in labels]
     if len(labels) > 4 or any(n is None for n in numbers):
-        raise UrlRejected(shown, f"{host!r} is neither a host name nor an IPv4 address")
+        raise _NotAHost(f"{host!r} is neither a host name nor an IPv4 address")
     *head, last = numbers
     assert last is not None  # checked above; narrows the type
     if any(n is not None and n > 255 for n in head) or last >= 256 ** (5 - len(labels)):
-        raise UrlRejected(shown, f"{host!r} is out of range for an IPv4 address")
+        raise _NotAHost(f"{host!r} is out of range for an IPv4 address")
     value = last
     for index, number in enumerate(head):
         value += (number or 0) << (8 * (3 - index))

@@ -92,6 +92,17 @@ def test_rejected_urls_say_why(raw: str, reason: str) -> None:
     assert "cannot be checked" in str(info.value)
 
 
+def test_a_host_read_once_is_read_the_same_in_every_address() -> None:
+    # Hosts are canonicalised once each (cached): a refusal still names the address given.
+    for raw in ("http://1.2.3.256/a", "1.2.3.256/b?q=1", "HTTP://1.2.3.256./c"):
+        with pytest.raises(UrlRejected) as info:
+            normalize_url(raw)
+        assert info.value.url == raw
+        assert "out of range" in info.value.reason
+    assert normalize_url("http://XN--BCHER-KVA.example./a") == "http://xn--bcher-kva.example/a"
+    assert normalize_url("https://bücher.example/b") == "https://xn--bcher-kva.example/b"
+
+
 @pytest.mark.parametrize(
     ("url", "site"),
     [
