@@ -50,6 +50,8 @@ class _Place:
     quoted: bool  # the match is inside quotation marks
     gates_asked: bool = False  # the place gates are asked at most once...
     gate_reason: str | None = None  # ...and this is what they said
+    # every modifier that applies, by page type (the voice check and the judging both read it)
+    modifiers: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 class Judge:
@@ -163,8 +165,13 @@ class Judge:
         )
 
     def _modifiers(self, place: _Place, applicability: str) -> list[tuple[str, str]]:
-        question = bool(place.sentence and place.sentence.question)
-        return self.context.with_page_voice(place.triggered, place.quoted, question, applicability)
+        found = place.modifiers.get(applicability)
+        if found is None:
+            question = bool(place.sentence and place.sentence.question)
+            found = place.modifiers[applicability] = self.context.with_page_voice(
+                place.triggered, place.quoted, question, applicability
+            )
+        return found
 
     def _in_own_voice(self, rule: Rule, place: _Place, applicability: str) -> bool:
         """Whether the modifiers the voice gate needs under ``applicability`` are there."""

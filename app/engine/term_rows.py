@@ -54,8 +54,9 @@ class TermRows:
         count = len(terms)
         hashes = np.fromiter(map(hash, terms), dtype=np.int64, count=count)
         mask = (1 << (2 * count).bit_length()) - 1  # at most half the first slots taken
-        order = np.argsort(hashes & mask)
-        first = (hashes & mask)[order]
+        firsts = hashes & mask
+        order = np.argsort(firsts)
+        first = firsts[order]
         # Taken in the order of their first slots, each term goes to its first slot or, when
         # the term before it took that one or a later one, to the slot after that term's.
         ranks = np.arange(count)
