@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
+from typing import Any
 
-import anyio
+import aiohappyeyeballs
 import pytest
 
 from app.engine.analyzer import Engine
@@ -43,19 +45,20 @@ def seed_article() -> Path:
 
 @pytest.fixture
 def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
-    """Every TCP connection httpx attempts, as (host, port).
+    """Every TCP connection the fetcher attempts, as (host, port).
 
     Connections to 127.0.0.1 go through (the test server lives there); any other address is
     recorded and refused, so a guard bug shows up as a failed assertion, never as traffic.
     """
     attempts: list[tuple[str, int]] = []
-    real_connect = anyio.connect_tcp
+    real_start = aiohappyeyeballs.start_connection  # what aiohttp's connector connects with
 
-    async def counting_connect(remote_host: str, remote_port: int, **kwargs: object):
-        attempts.append((str(remote_host), remote_port))
-        if remote_host != "127.0.0.1":
-            raise OSError(f"test refused a connection to {remote_host}")
-        return await real_connect(remote_host, remote_port, **kwargs)
+    async def counting_start(addr_infos: list[Any], **kwargs: Any) -> socket.socket:
+        tried = [(str(info[4][0]), int(info[4][1])) for info in addr_infos]
+        attempts.extend(tried)
+        if any(host != "127.0.0.1" for host, _ in tried):
+            raise OSError(f"test refused a connection to {tried}")
+        return await real_start(addr_infos, **kwargs)
 
-    monkeypatch.setattr(anyio, "connect_tcp", counting_connect)
+    monkeypatch.setattr(aiohappyeyeballs, "start_connection", counting_start)
     return attempts

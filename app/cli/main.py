@@ -171,7 +171,7 @@ def _analyze(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
-    # Imported here: fetching (httpx, the registry client) is for this command only.
+    # Imported here: fetching (aiohttp, httpx for the registry) is for this command only.
     from app.fetch import Fetcher, UrlRejected
     from app.pipeline.check import run_check
     from app.verify import RegistryClient

@@ -1,8 +1,8 @@
 """Undo Content-Encoding (gzip, deflate, br) without ever inflating more than asked for.
 
-httpx's own decoders inflate each network chunk whole, and one 64 KB chunk of a gzip bomb
-expands to about 64 MB. These decoders take an output cap on every call, so the fetcher can
-stop at its decompressed-bytes limit with only that much in memory.
+An HTTP client's own decoders inflate each network chunk whole, and one 64 KB chunk of a gzip
+bomb expands to about 64 MB. These decoders take an output cap on every call, so the fetcher
+can stop at its decompressed-bytes limit with only that much in memory.
 """
 
 from __future__ import annotations

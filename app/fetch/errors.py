@@ -6,13 +6,12 @@ import errno
 import ssl
 from collections.abc import Iterator
 
-import httpx
+import aiohttp
 
 from app.fetch.decoding import DecodeError
 from app.fetch.guard import HostNotFound
 from app.settings import Settings
 
-_BAD_LOCATION = "Invalid URL in location header"
 _ERRNO_WORDS = {
     errno.ECONNREFUSED: "connection refused",
     errno.ECONNRESET: "the connection was reset",
@@ -27,18 +26,17 @@ def describe_error(exc: BaseException, host: str, settings: Settings) -> str:
     """One sentence for a failed fetch of a page on ``host``."""
     if isinstance(exc, HostNotFound | DecodeError):
         return str(exc)
-    if isinstance(exc, httpx.ConnectTimeout):
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return f"could not connect to {host}: timed out after {settings.connect_timeout:g} s"
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, aiohttp.ServerTimeoutError):
         return f"timed out after {settings.read_timeout:g} s waiting for {host}"
-    if isinstance(exc, httpx.ConnectError):
+    if isinstance(exc, aiohttp.ClientConnectorError):
         return f"could not connect to {host}: {_cause(exc)}"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        if str(exc).startswith(_BAD_LOCATION):  # httpx reads every redirect's target itself
-            reason = str(exc).removeprefix(_BAD_LOCATION).strip(" .:")
-            return f"{host} redirected to an address that cannot be read ({reason})"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
         return f"{host} broke off the connection or sent a malformed response"
-    if isinstance(exc, httpx.TransportError):
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return f"lost the connection to {host} before the whole page arrived"
+    if isinstance(exc, aiohttp.ClientError | OSError):
         return f"lost the connection to {host}: {_cause(exc)}"
     return f"could not read the page on {host}: {exc or type(exc).__name__}"
 
@@ -46,13 +44,20 @@ def describe_error(exc: BaseException, host: str, settings: Settings) -> str:
 def _cause(exc: BaseException) -> str:
     """The most telling reason in an exception's chain of causes."""
     for link in _chain(exc):
+        if isinstance(link, aiohttp.ClientConnectorCertificateError):
+            link = link.certificate_error  # the ssl module's own error, with its message
         if isinstance(link, ssl.SSLCertVerificationError):
             return f"its security certificate is not valid ({link.verify_message})"
         if isinstance(link, ssl.SSLError):
             return "the secure (TLS) connection failed"
         if isinstance(link, OSError) and link.errno in _ERRNO_WORDS:
             return _ERRNO_WORDS[link.errno]
-    return str(exc) or "the connection failed"
+    # aiohttp's own messages are for programmers; an OSError's names the system's reason.
+    return (
+        "the connection failed"
+        if isinstance(exc, aiohttp.ClientError)
+        else str(exc) or "the connection failed"
+    )
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

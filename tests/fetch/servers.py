@@ -268,6 +268,16 @@ class _Handler(SimpleHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
             self.close_connection = True
+        elif path == "not-http":
+            self.wfile.write(b"HELLO THERE\r\n\r\n")
+            self.close_connection = True
+        elif path == "cut-short":  # promises 1,000 bytes, sends 10, hangs up
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"<html><p>a")
+            self.close_connection = True
         elif path == "offsite":
             self._send(200, _offsite_page(self.site.port))
         elif path == "slow-site":

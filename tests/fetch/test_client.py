@@ -93,9 +93,7 @@ async def test_a_redirect_to_an_unreadable_location_says_what_the_site_sent(
 ) -> None:
     # Issue 9, item 7: this was "broke off the connection or sent a malformed response".
     page = await fetch(site.url("/x/redirect/to?url=http%3A%2F%2F%5B%3A%3A1"))
-    assert (
-        page.error == "127.0.0.1 redirected to an address that cannot be read (Invalid port: ':1')"
-    )
+    assert page.error == "127.0.0.1 redirected to an address that cannot be read (Invalid IPv6 URL)"
     assert page.body == b""
 
 
@@ -190,6 +188,22 @@ async def test_connection_reset_is_a_sentence(site: TestSite) -> None:
     page = await fetch(site.url("/x/reset"))
     assert page.status is None and page.error is not None
     assert "127.0.0.1" in page.error and "Traceback" not in page.error
+
+
+@pytest.mark.parametrize(
+    ("path", "settings", "error"),
+    [
+        ("/x/drip", {"read_timeout": 0.2}, "timed out after 0.2 s waiting for 127.0.0.1"),
+        ("/x/not-http", {}, "127.0.0.1 broke off the connection or sent a malformed response"),
+        ("/x/cut-short", {}, "lost the connection to 127.0.0.1 before the whole page arrived"),
+    ],
+)
+async def test_a_misbehaving_server_is_a_sentence(
+    site: TestSite, path: str, settings: dict[str, object], error: str
+) -> None:
+    page = await fetch(site.url(path), **settings)
+    assert page.error == error
+    assert page.body == b"" or page.truncated  # what arrived is kept, marked as cut
 
 
 async def test_connection_refused_is_a_sentence() -> None:
