@@ -32,6 +32,12 @@ class Block:
     start: int  # offset of the block in ExtractedPage.text
     end: int
 
+    def __reduce__(self) -> tuple[type[Block], tuple[str, str, str, int, int]]:
+        # Pages cross to and from analysis processes. As constructor calls, a page's blocks and
+        # links pickle faster than as dataclasses' own per-field state: a dev page 0.13 -> 0.045
+        # ms out, 0.15 -> 0.075 ms back.
+        return Block, (self.text, self.kind, self.region, self.start, self.end)
+
 
 @dataclass(frozen=True, slots=True)
 class Link:
@@ -39,6 +45,9 @@ class Link:
 
     href: str
     text: str
+
+    def __reduce__(self) -> tuple[type[Link], tuple[str, str]]:
+        return Link, (self.href, self.text)  # as Block's
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import pickle
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from app.extract.document import (
     extract_html,
     extract_text,
 )
-from app.extract.page import ExtractedPage
+from app.extract.page import Block, ExtractedPage, Link
 from app.extract.walker import Walker, parse
 
 CORPUS = Path(
@@ -614,3 +616,22 @@ def test_invisible_characters_are_dropped_and_whitespace_collapsed() -> None:
         "c\u00e9lulas madre curan",
         "caf\u00e9 menu plain ascii text",  # and NFC: "e" + combining acute is one letter
     ]
+
+
+def test_a_page_crosses_processes_whole() -> None:
+    # Blocks and links pickle as constructor calls (for speed): every field must make the trip,
+    # a field added later included.
+    def sample(cls: type, n: int) -> object:
+        values = {"start": n, "end": n + 5, "kind": "heading", "region": "nav"}
+        return cls(**{f.name: values.get(f.name, f"{f.name}-{n}") for f in fields(cls)})
+
+    page = ExtractedPage(
+        "http://clinic.example/",
+        "Stem cells. Prices.",
+        blocks=(sample(Block, 0), sample(Block, 9)),
+        links=(sample(Link, 1), sample(Link, 2)),
+        title="Clinic",
+    )
+    back = pickle.loads(pickle.dumps(page, pickle.HIGHEST_PROTOCOL))
+    assert back == page and back.blocks == page.blocks and back.links == page.links
+    assert all(type(b) is Block for b in back.blocks)
