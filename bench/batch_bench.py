@@ -325,7 +325,9 @@ def report(f: dict[str, Any]) -> None:
         f"{f['cpu_s'] + f['workers_cpu_s']:.1f} s, the benchmark's web server "
         f"{f['server_cpu_s']:.1f} s, idle {f['cores'] * f['wall_s'] - used:.1f} s; fetching costs "
         f"{f['cpu_s'] / f['sites'] * 1000:.0f} ms of CPU a site against "
-        f"{f['workers_cpu_s'] / f['sites'] * 1000:.0f} ms for reading and analysing it"
+        f"{f['workers_cpu_s'] / f['sites'] * 1000:.0f} ms for reading and analysing it "
+        f"(the engine alone in one process: {e['seconds'] / e['sites'] * 1000:.1f} ms; it reads "
+        "every copy of each corpus site, an analysis process half of them, with colder caches)"
     )
     print(
         f"  engine:  {e['pages']} pages of {e['sites']} sites in {e['seconds']:.1f} s CPU: "
