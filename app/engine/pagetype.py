@@ -29,7 +29,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, compress
 from pathlib import Path
 from typing import Any
@@ -192,13 +192,28 @@ class PageTypeResult:
     p_offers: float  # P(offers | topic)
     offer_cues: tuple[Cue, ...]  # the cues that moved P(offers | topic) most, either way
     topic_cues: tuple[Cue, ...]
-    # The words and pairs, and the letter sequences (without their "~"), that pull towards
-    # "offers" and by how much: reused to find the sentences that make the page an offer.
-    pull: tuple[dict[str, float], dict[str, float]]
+    # The words' and the letters' reads, and where and how much each of their terms moved
+    # P(offers | topic): what ``pull`` is made of. Only the page whose selling is shown sentence
+    # by sentence needs it, so it is worked out on demand (dicts of every term for every page
+    # were 3% of the engine's time on the dev pages).
+    offers: tuple[tuple[_Read, np.ndarray, np.ndarray], ...] = field(repr=False, compare=False)
 
     @property
     def kind(self) -> str:
         return max(self.probabilities, key=lambda k: self.probabilities[k])
+
+    def pull(self) -> tuple[dict[str, float], dict[str, float]]:
+        """The words and pairs, and the letter sequences (without their "~"), that pull towards
+        "offers" and by how much: reused to find the sentences that make the page an offer."""
+        pulls = [
+            {
+                read.terms[i]: c
+                for i, c in zip(where.tolist(), cs.tolist(), strict=True)
+                if c > 0 and not read.terms[i].startswith(ADDRESS_PREFIX)
+            }
+            for read, where, cs in self.offers
+        ]
+        return pulls[0], pulls[1] if len(pulls) > 1 else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,21 +375,14 @@ class PageTypeModel:
             "discusses": p_topic * (1.0 - p_offers),
             "unrelated": 1.0 - p_topic,
         }
-        pull = [
-            {
-                r.terms[i]: c
-                for i, c in zip(where.tolist(), cs.tolist(), strict=True)
-                if c > 0 and not r.terms[i].startswith(ADDRESS_PREFIX)
-            }
-            for r, (where, cs) in zip(read[:2], offers[:2], strict=False)
-        ]
         return PageTypeResult(
             probabilities=probabilities,
             p_topic=p_topic,
             p_offers=p_offers,
             offer_cues=_strongest(read, offers, cues),
             topic_cues=_strongest(read, topic, cues),
-            pull=(pull[0], pull[1] if len(pull) > 1 else {}),
+            # The words' and the letters' blocks, not the address's.
+            offers=tuple((r, w, cs) for r, (w, cs) in zip(read[:2], offers[:2], strict=True)),
         )
 
 
@@ -482,7 +490,7 @@ def offer_sentences(
     Each is (start, end, where the words of its strongest cue are, the sentence's summed pull):
     the model's reading traced back to sentences a person can check, as evidence that a page
     sells."""
-    words, letters = reading.pull
+    words, letters = reading.pull()
     scored = []
     for start, end in spans:
         if start >= model.max_chars:
