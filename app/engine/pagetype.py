@@ -542,10 +542,21 @@ def _strongest(
     # strongest are the only ones that can be among the page's.
     candidates = []
     for r, (where, cs) in zip(read, parts, strict=True):
-        for k in sorted(np.argsort(-np.abs(cs), kind="stable")[:n].tolist()):
+        for k in _largest(np.abs(cs), n):
             candidates.append((r.block.prefix + r.terms[where[k]], float(cs[k])))
     strongest = heapq.nlargest(n, candidates, key=lambda p: abs(p[1]))
     return tuple(Cue(term, c) for term, c in strongest)
+
+
+def _largest(values: np.ndarray, n: int) -> list[int]:
+    """Where the ``n`` largest values are, in order of position; of equal ones, the first. (What
+    a stable sort would pick, found by a partition: half the time for a page's terms.)"""
+    if len(values) <= n:
+        return list(range(len(values)))
+    least = np.partition(values, len(values) - n)[len(values) - n]  # the n-th largest
+    above = np.flatnonzero(values > least)
+    level = np.flatnonzero(values == least)[: n - len(above)]
+    return sorted(above.tolist() + level.tolist())
 
 
 def _sigmoid(x: float) -> float:

@@ -7,7 +7,10 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.engine.analyzer import Engine
 from app.engine.pagetype import (
@@ -18,6 +21,7 @@ from app.engine.pagetype import (
     MODEL_FILE,
     ModelMissingError,
     PageTypeModel,
+    _largest,
     address_terms,
     cue_label,
     grams,
@@ -224,3 +228,14 @@ def test_the_word_caches_stay_bounded(monkeypatch) -> None:
     assert len(grams(" ".join(words))) == 25 * (len(words[0]) + 2 - GRAM + 1)
     assert 0 < len(pagetype._folded) <= 10 and 0 < len(pagetype._word_grams) <= 10
     assert tokens(" ".join(words)) == words  # the same answers from a cache emptied meanwhile
+
+
+@given(
+    st.lists(st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 3.0]), max_size=40),
+    st.integers(min_value=1, max_value=10),
+)
+def test_the_strongest_cues_are_found_as_a_stable_sort_would(values: list[float], n: int) -> None:
+    # Of equal contributions the first on the page wins (ties are common: a few distinct values).
+    array = np.array(values)
+    expected = sorted(np.argsort(-array, kind="stable")[:n].tolist())
+    assert _largest(array, n) == expected
