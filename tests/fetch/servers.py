@@ -268,6 +268,14 @@ class _Handler(SimpleHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
             self.close_connection = True
+        elif path == "chunked":  # how most servers send a page made as it goes
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for piece in (SMALL_PAGE[:40], SMALL_PAGE[40:]):
+                self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
         elif path == "not-http":
             self.wfile.write(b"HELLO THERE\r\n\r\n")
             self.close_connection = True

@@ -138,6 +138,11 @@ async def test_compressed_pages_are_decoded(site: TestSite, coding: str) -> None
     assert page.ok and page.body == SMALL_PAGE and not page.truncated
 
 
+async def test_a_chunked_page_arrives_whole(site: TestSite) -> None:
+    page = await fetch(site.url("/x/chunked"))
+    assert page.ok and page.body == SMALL_PAGE and not page.truncated
+
+
 async def test_slow_drip_ends_at_total_timeout(site: TestSite) -> None:
     started = time.monotonic()
     page = await fetch(site.url("/x/drip"), total_timeout=1.0)
