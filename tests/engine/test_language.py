@@ -7,6 +7,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from py3langid.langid import visit_counts
 
@@ -51,6 +52,22 @@ def test_a_stale_copy_is_rebuilt(package: LanguageDetector, tmp_path: Path) -> N
     rebuilt = LanguageDetector(folder=folder)
     assert [rebuilt.detect(page) for page in PAGES] == [package.detect(page) for page in PAGES]
     assert json.loads((folder / "meta.json").read_text(encoding="utf-8")) == meta
+
+
+def test_a_rebuild_leaves_the_automaton_a_running_detector_reads(tmp_path: Path) -> None:
+    # The automaton is mapped from its file: a rebuild (another process, a newer py3langid)
+    # must put a new file in its place, not rewrite the pages a running detector reads.
+    folder = tmp_path / "langid"
+    LanguageDetector(folder=folder)
+    moves = folder / "nextmove.bin"
+    older = bytes(range(8)) + moves.read_bytes()[8:]
+    moves.write_bytes(older)
+    running = LanguageDetector(folder=folder)._identifier.tk_nextmove
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    (folder / "meta.json").write_text(json.dumps({**meta, "py3langid": "0.0.1"}))
+    LanguageDetector(folder=folder)  # stale: rebuilt
+    assert moves.read_bytes()[:8] != older[:8]
+    assert running.view(np.uint8)[:8].tobytes() == older[:8]
 
 
 def test_a_folder_that_cannot_be_written_still_detects(tmp_path: Path) -> None:
