@@ -45,10 +45,11 @@ def seed_article() -> Path:
 
 @pytest.fixture
 def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
-    """Every TCP connection the fetcher attempts, as (host, port).
+    """Every address the fetcher's connector is given to connect to, as (host, port).
 
-    Connections to 127.0.0.1 go through (the test server lives there); any other address is
-    recorded and refused, so a guard bug shows up as a failed assertion, never as traffic.
+    Connections to 127.0.0.1 go through (the test server lives there); a connection offered any
+    other address is recorded and refused, so a guard bug shows up as a failed assertion, never
+    as traffic.
     """
     attempts: list[tuple[str, int]] = []
     real_start = aiohappyeyeballs.start_connection  # what aiohttp's connector connects with
