@@ -52,12 +52,9 @@ def _cause(exc: BaseException) -> str:
             return "the secure (TLS) connection failed"
         if isinstance(link, OSError) and link.errno in _ERRNO_WORDS:
             return _ERRNO_WORDS[link.errno]
-    # aiohttp's own messages are for programmers; an OSError's names the system's reason.
-    return (
-        "the connection failed"
-        if isinstance(exc, aiohttp.ClientError)
-        else str(exc) or "the connection failed"
-    )
+    if isinstance(exc, aiohttp.ClientError):  # aiohttp's own messages are for programmers
+        return "the connection failed"
+    return str(exc) or "the connection failed"  # an OSError's names the system's reason
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
