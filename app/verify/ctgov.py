@@ -3,10 +3,16 @@
 Lookups are cached, throttled to the registry's courtesy limit and retried on 429, 5xx and
 network errors. Every failure ends as a ``Lookup`` with status ``"unverified"``, never as an
 exception, because a registry outage must not break a clinic report.
+
+One client serves many concurrent checks (a batch, the service), and the courtesy limit (50
+requests a minute) is what bounds a batch in real use: so the ids every caller cites wait in one
+queue, and each request the limit allows asks for all the ids waiting then, whichever site cited
+them. An id already asked for is not asked again while its answer is on the way.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Sequence
@@ -37,6 +43,7 @@ _NCT_LIKE = re.compile(r"NCT\d{1,12}")
 _WELL_FORMED = re.compile(r"NCT\d{8}")
 _ID_IN_URL = re.compile(r"NCT\d+", re.IGNORECASE)
 _BACKOFF_BASE = 1.0  # seconds before the second try when the server gives no Retry-After
+_STOPPED = "the look-up was stopped before ClinicalTrials.gov answered"
 
 
 def normalise_nct_id(text: str) -> str | None:
@@ -63,7 +70,9 @@ class RegistryClient:
     Pass ``http`` to share an existing client (it is not closed here), or use
     ``async with RegistryClient(settings) as client`` to own one for the block.
     ``clock`` and ``sleep`` drive the cache, rate limit and backoff; ``wall_clock`` (epoch
-    seconds) is what HTTP-date ``Retry-After`` values are measured against.
+    seconds) is what HTTP-date ``Retry-After`` values are measured against. The requests run as
+    asyncio tasks of the client, so a caller that gives up (a site's time runs out) does not
+    take other callers' answers with it.
     """
 
     def __init__(
@@ -88,6 +97,12 @@ class RegistryClient:
             clock=clock,
             sleep=sleep,
         )
+        # Every id asked for and not yet answered, shared by all the callers that cite it.
+        self._pending: dict[str, asyncio.Future[Lookup]] = {}
+        self._together: dict[str, None] = {}  # well-formed ids waiting for a request (in order)
+        self._alone: list[str] = []  # NCT-like ids of the wrong length: asked for one by one
+        self._sender: asyncio.Task[None] | None = None
+        self._requests: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> Self:
         if self._http is None:
@@ -100,6 +115,15 @@ class RegistryClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        tasks = [*self._requests, *([self._sender] if self._sender else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for nct_id, future in self._pending.items():  # queued, never sent
+            future.set_result(_unverified(nct_id, _STOPPED))
+        self._pending.clear()
+        self._together.clear()
+        self._alone.clear()
         if self._owns_http and self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -112,17 +136,17 @@ class RegistryClient:
     async def lookup_many(self, ids: Sequence[str]) -> list[Lookup]:
         """One ``Lookup`` per distinct cited id, in first-seen order.
 
-        Well-formed ids not in the cache are asked for together through the list endpoint;
-        ids the list did not return are then asked for one by one, which tells a missing
-        study (404) from an old alias (301).
+        Well-formed ids not in the cache are asked for together through the list endpoint, with
+        the ids other callers are waiting for; ids the list did not return are then asked for
+        one by one, which tells a missing study (404) from an old alias (301). An id that goes
+        alone is asked for by itself, for the same reason.
         """
         results: dict[str, Lookup] = {}
-        batchable: list[str] = []
-        singles: list[str] = []
+        waiting: dict[str, asyncio.Future[Lookup]] = {}
         for raw in ids:
             nct_id = normalise_nct_id(raw)
             key = nct_id or raw.strip()
-            if key in results or key in batchable or key in singles:
+            if key in results or key in waiting:
                 continue
             if nct_id is None:
                 results[key] = Lookup(
@@ -132,28 +156,72 @@ class RegistryClient:
                 )
             elif cached := self._cache.get(nct_id):
                 results[key] = cached
-            elif _WELL_FORMED.fullmatch(nct_id):
-                batchable.append(nct_id)
             else:
-                singles.append(nct_id)
-        if len(batchable) == 1:
-            singles, batchable = batchable + singles, []
-
-        fetched: dict[str, Lookup] = {}
-        size = self._settings.registry_batch_size
-        for start in range(0, len(batchable), size):
-            fetched.update(await self._lookup_batch(batchable[start : start + size]))
-        for nct_id in singles:
-            fetched[nct_id] = await self._fetch_one(nct_id)
-        for nct_id, lookup in fetched.items():
-            if lookup.status != "unverified":  # a failure is worth asking about again
-                self._cache.put(nct_id, lookup)
-        results.update(fetched)
+                waiting[key] = self._ask(nct_id)
+        if waiting:
+            # asyncio.wait, unlike awaiting the futures, leaves them alone if this caller is
+            # cancelled: other callers may be waiting for the same answers.
+            await asyncio.wait(waiting.values())
+            results.update((key, future.result()) for key, future in waiting.items())
 
         order = dict.fromkeys(normalise_nct_id(raw) or raw.strip() for raw in ids)
         return [results[key] for key in order]
 
+    def _ask(self, nct_id: str) -> asyncio.Future[Lookup]:
+        """The future answer for ``nct_id``: the one already on its way, or a new one queued."""
+        if (future := self._pending.get(nct_id)) is not None:
+            return future
+        future = asyncio.get_running_loop().create_future()
+        self._pending[nct_id] = future
+        if _WELL_FORMED.fullmatch(nct_id):
+            self._together[nct_id] = None
+        else:
+            self._alone.append(nct_id)
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send())
+        return future
+
+    async def _send(self) -> None:
+        """Take a token, then ask for what is waiting at that moment; until nothing waits.
+
+        While the courtesy limit makes it wait, more ids arrive: they share the next request.
+        """
+        try:
+            while self._together or self._alone:
+                await self._bucket.acquire()
+                chunk = list(self._together)[: self._settings.registry_batch_size]
+                for nct_id in chunk:
+                    del self._together[nct_id]
+                if not chunk:
+                    chunk = [self._alone.pop(0)]
+                task = asyncio.create_task(self._answer(chunk))
+                self._requests.add(task)
+                task.add_done_callback(self._requests.discard)
+        finally:
+            self._sender = None
+
+    async def _answer(self, chunk: list[str]) -> None:
+        """Ask for ``chunk`` with the token ``_send`` took, and hand every caller its answer."""
+        found: dict[str, Lookup] = {}
+        try:
+            if len(chunk) == 1:
+                found[chunk[0]] = await self._fetch_one(chunk[0], paid=True)
+            else:
+                found = await self._lookup_batch(chunk)
+        except asyncio.CancelledError:
+            found = {nct_id: _unverified(nct_id, _STOPPED) for nct_id in chunk}
+            raise
+        except Exception as exc:  # a bug: each caller sees it, as it would without sharing
+            for nct_id in chunk:
+                self._pending.pop(nct_id).set_exception(exc)
+        finally:
+            for nct_id, lookup in found.items():
+                if lookup.status != "unverified":  # a failure is worth asking about again
+                    self._cache.put(nct_id, lookup)
+                self._pending.pop(nct_id).set_result(lookup)
+
     async def _lookup_batch(self, chunk: list[str]) -> dict[str, Lookup]:
+        """The list request for ``chunk`` (its first try paid for), then the ids it left out."""
         try:
             found = await self._fetch_batch(chunk)
         except _Unavailable as exc:
@@ -171,8 +239,9 @@ class RegistryClient:
         found: dict[str, TrialRecord] = {}
         # Every page holds at least one study, so len(chunk) pages is the most a sane server
         # sends; the bound stops a server that hands out page tokens forever.
-        for _ in range(len(chunk)):
-            response = await self._get(f"{self._base}/api/v2/studies", params)
+        for page_number in range(len(chunk)):
+            url = f"{self._base}/api/v2/studies"
+            response = await self._get(url, params, paid=page_number == 0)
             if response.status_code != 200:
                 return found  # the ids left out are asked for one by one
             try:
@@ -192,9 +261,10 @@ class RegistryClient:
             params = {**params, "pageToken": str(token)}
         return found
 
-    async def _fetch_one(self, nct_id: str) -> Lookup:
+    async def _fetch_one(self, nct_id: str, *, paid: bool = False) -> Lookup:
         try:
-            response = await self._get(f"{self._base}/api/v2/studies/{nct_id}", {"fields": _FIELDS})
+            url = f"{self._base}/api/v2/studies/{nct_id}"
+            response = await self._get(url, {"fields": _FIELDS}, paid=paid)
             if response.is_redirect:
                 # Only the id is taken from Location: the request stays on the configured
                 # registry host whatever the header says.
@@ -236,8 +306,11 @@ class RegistryClient:
         alias = nct_id if record.nct_id != nct_id else None
         return _verified(nct_id, record.model_copy(update={"alias_of": alias}))
 
-    async def _get(self, url: str, params: dict[str, str]) -> httpx.Response:
-        """The first response not worth retrying; ``_Unavailable`` when the tries run out."""
+    async def _get(self, url: str, params: dict[str, str], *, paid: bool = False) -> httpx.Response:
+        """The first response not worth retrying; ``_Unavailable`` when the tries run out.
+
+        ``paid``: the first try's token was taken already (by ``_send``).
+        """
         if self._http is None:
             raise RuntimeError("use `async with RegistryClient(...)` or pass an httpx.AsyncClient")
         tries = self._settings.registry_max_tries
@@ -245,7 +318,8 @@ class RegistryClient:
         detail = "ClinicalTrials.gov could not be reached"
         for attempt in range(1, tries + 1):
             backoff = min(cap, _BACKOFF_BASE * 2 ** (attempt - 1))
-            await self._bucket.acquire()
+            if attempt > 1 or not paid:
+                await self._bucket.acquire()
             try:
                 response = await self._http.get(url, params=params)
             except httpx.RequestError as exc:
