@@ -9,8 +9,13 @@ takes little of the CPU the batch is measured against).
 Printed: sites/s of the batch; the CPU-bound limit measured in the same run (the engine,
 extraction + analysis, on the same pages each site's report read, times the usable cores),
 their ratio (goal >= 0.8), and the peak memory of the batch's processes (goal < 500 MB).
+
+The trial numbers the sites cite are not looked up (the registry is refused at once), unless
+``--registry``: then the server process also stands in for ClinicalTrials.gov on 127.0.0.1
+(every well-formed id is a study, answered after the same latency) and the registry client runs
+with its default courtesy limit, as a batch in real use does; the registry requests are counted.
 ``python bench/batch_bench.py [CORPUS] [--sites N] [--latency S] [--concurrency N]
-[--processes N] [--json]``
+[--processes N] [--registry] [--json]``
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import asyncio
 import functools
 import json
 import os
+import re
 import resource
 import socket
 import subprocess
@@ -29,7 +35,9 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the site generator is shared with the tests
@@ -51,6 +59,8 @@ from app.storage.models import ReportRow  # noqa: E402
 from tests.jobs.sites import generate_sites  # noqa: E402
 
 GOAL_RATIO, GOAL_RSS_MB = 0.8, 500
+REGISTRY_HOST = "127.0.0.1"  # the sites start at 127.0.0.2
+_NCT = re.compile(r"NCT\d{8}")
 
 
 def address(n: int) -> str:
@@ -59,23 +69,30 @@ def address(n: int) -> str:
 
 
 def serve(root: str, latency: float, count: int) -> None:
-    """The server process: site ``n`` of ``root`` on ``address(n)``; prints its port when ready,
-    then serves until killed."""
+    """The server process: site ``n`` of ``root`` on ``address(n)``, the registry's stand-in on
+    127.0.0.1; prints its port when ready, then serves until killed."""
     folders = sorted(p for p in Path(root).iterdir() if p.is_dir())[:count]
     files = {
         (address(n), f"/{file.name}"): file.read_bytes()
         for n, folder in enumerate(folders)
         for file in folder.iterdir()
     }
+    asked: list[str] = []  # the registry requests, for GET /requests
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         host = writer.get_extra_info("sockname")[0]
         try:
             while request := await reader.readuntil(b"\r\n\r\n"):
-                path = urlsplit(request.split(b" ", 2)[1].decode()).path
+                target = urlsplit(request.split(b" ", 2)[1].decode())
                 await asyncio.sleep(latency)
-                body = files.get((host, path))
-                kind = "text/plain" if path.endswith(".txt") else "text/html"
+                if host == REGISTRY_HOST:
+                    body, kind = (
+                        registry_reply(target.path, target.query, asked),
+                        "application/json",
+                    )
+                else:
+                    body = files.get((host, target.path))
+                    kind = "text/plain" if target.path.endswith(".txt") else "text/html"
                 head = "200 OK" if body is not None else "404 Not Found"
                 body = body if body is not None else b"not found"
                 writer.write(
@@ -90,7 +107,7 @@ def serve(root: str, latency: float, count: int) -> None:
             writer.close()
 
     async def main() -> None:
-        hosts = [address(n) for n in range(len(folders))]
+        hosts = [REGISTRY_HOST] + [address(n) for n in range(len(folders))]
         with socket.socket() as probe:  # port 0 would give every address a port of its own
             probe.bind((hosts[0], 0))
             port = probe.getsockname()[1]
@@ -99,6 +116,31 @@ def serve(root: str, latency: float, count: int) -> None:
         await server.serve_forever()
 
     asyncio.run(main())
+
+
+def registry_reply(path: str, query: str, asked: list[str]) -> bytes | None:
+    """ClinicalTrials.gov's list and single-study endpoints, knowing every well-formed id;
+    ``/requests`` counts the others (``asked``)."""
+    if path == "/requests":
+        return json.dumps({"requests": len(asked)}).encode()
+    asked.append(path)
+    if path == "/api/v2/studies":
+        ids = parse_qs(query).get("filter.ids", [""])[0].split(",")
+        return json.dumps({"studies": [_study(i) for i in ids if _NCT.fullmatch(i)]}).encode()
+    nct_id = path.rsplit("/", 1)[-1]
+    return json.dumps(_study(nct_id)).encode() if _NCT.fullmatch(nct_id) else None
+
+
+def _study(nct_id: str) -> dict[str, Any]:
+    return {
+        "protocolSection": {
+            "identificationModule": {"nctId": nct_id, "briefTitle": "A stand-in study"},
+            "statusModule": {"overallStatus": "RECRUITING"},
+            "sponsorCollaboratorsModule": {
+                "leadSponsor": {"name": "A university", "class": "OTHER"}
+            },
+        }
+    }
 
 
 class MemoryWatch(threading.Thread):
@@ -134,11 +176,16 @@ def _rollup(pid: int) -> dict[str, int]:
     return {line.split(":")[0]: int(line.split()[1]) for line in lines[1:] if line.endswith("kB")}
 
 
-def settings_for_bench(data_dir: Path) -> Settings:
+def settings_for_bench(data_dir: Path, registry: str | None) -> Settings:
+    """``registry``: the stand-in's address, asked at the default courtesy limit; without it
+    the look-ups fail at once (a refused port, one try, no limit)."""
+    if registry is not None:
+        return Settings(
+            allowed_networks=["127.0.0.0/8"], data_dir=data_dir, registry_base_url=registry
+        )
     return Settings(
         allowed_networks=["127.0.0.0/8"],
         data_dir=data_dir,
-        # ClinicalTrials.gov is not reachable from the benchmark: fail those look-ups at once.
         registry_base_url="http://127.0.0.1:9",
         registry_max_tries=1,
         registry_requests_per_minute=1_000_000,
@@ -209,6 +256,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per response")
     parser.add_argument("--concurrency", type=int, help="sites at once (default: the setting)")
     parser.add_argument("--processes", type=int, help="analysis processes (default: the cores)")
+    parser.add_argument(
+        "--registry", action="store_true", help="look the trial numbers up, at the courtesy limit"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--json-out", type=Path, help="also write the figures to this file")
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # internal: the server process
@@ -220,7 +270,13 @@ def main() -> None:
     corpus = Path(raw) if raw else ROOT.parent / "shared" / "corpus" / "dev"
     with tempfile.TemporaryDirectory(prefix="redflags-batch-bench-") as tmp:
         figures = measure(
-            corpus, Path(tmp), args.sites, args.latency, args.concurrency, args.processes
+            corpus,
+            Path(tmp),
+            args.sites,
+            args.latency,
+            args.concurrency,
+            args.processes,
+            registry=args.registry,
         )
     if args.json_out:
         args.json_out.write_text(json.dumps(figures), encoding="utf-8")
@@ -237,6 +293,8 @@ def measure(
     latency: float,
     concurrency: int | None,
     processes: int | None,
+    *,
+    registry: bool,
 ) -> dict[str, Any]:
     farm = tmp / "farm"
     sites = generate_sites(corpus, farm, count)
@@ -246,7 +304,8 @@ def measure(
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline())
-        settings = settings_for_bench(tmp / "data")
+        stand_in = f"http://{REGISTRY_HOST}:{port}"
+        settings = settings_for_bench(tmp / "data", stand_in if registry else None)
         concurrency = concurrency or settings.batch_concurrency
         cores = usable_cores()
         processes = processes or cores
@@ -276,6 +335,7 @@ def measure(
         watch.done.set()
         watch.join()
         server_cpu = cpu_seconds(server.pid) - server_cpu_before
+        asked = httpx.get(f"{stand_in}/requests").json()["requests"] if registry else None
         progress = queue.progress(batch_id)
         assert progress is not None
         limit = engine_limit(database, farm, engine, settings)
@@ -303,7 +363,17 @@ def measure(
         "ratio": sites_s / limit_sites_s,
         "peak_rss_mb": watch.peak_rss_mb,
         "peak_pss_mb": watch.peak_pss_mb,
+        "registry_requests": asked,
+        "registry_per_minute": settings.registry_requests_per_minute if registry else None,
+        "citing_sites": citing_sites(database) if registry else None,
     }
+
+
+def citing_sites(database: Any) -> int:
+    """Sites whose report checked trial numbers with the registry."""
+    with Session(database) as session:
+        reports = session.execute(select(ReportRow.report)).scalars().all()
+    return sum(1 for r in reports if r.get("trial_checks"))
 
 
 def report(f: dict[str, Any]) -> None:
@@ -315,6 +385,12 @@ def report(f: dict[str, Any]) -> None:
     )
     states = ", ".join(f"{n} {s}" for s, n in f["states"].items() if n)
     print(f"  outcome: {states} ({f['unreadable']} unreadable)")
+    if f["registry_requests"] is not None:
+        print(
+            f"  registry: {f['citing_sites']} sites had their trial numbers checked, in "
+            f"{f['registry_requests']} requests to the stand-in at "
+            f"{f['registry_per_minute']:g} a minute"
+        )
     print(
         f"  batch:   {f['wall_s']:.1f} s wall, CPU {f['cpu_s']:.1f} s in the fetching process "
         f"+ {f['workers_cpu_s']:.1f} s in the analysis processes: {f['sites_s']:.1f} sites/s"

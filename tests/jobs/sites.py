@@ -1,9 +1,10 @@
 """Many clinic sites for batch tests and the batch benchmark, made from the dev corpus.
 
 ``generate_sites`` copies the corpus sites over and over into a folder, each copy with its
-own name (in the title and first heading) and its own prices, so a few hundred sites take well
-under a second to make. ``TestSite(folder)`` (tests/fetch/servers.py) then serves them, with
-its misbehaving endpoints under ``/x/`` as the fault sites.
+own name (in the title and first heading), its own prices and its own trial numbers (distinct
+clinics cite distinct trials), so a few hundred sites take well under a second to make.
+``TestSite(folder)`` (tests/fetch/servers.py) then serves them, with its misbehaving endpoints
+under ``/x/`` as the fault sites.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ FAULT_PATHS = {
 _PRICE = re.compile(rb"\$([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)")
 _TITLE = re.compile(rb"(<title[^>]*>)", re.I)
 _H1 = re.compile(rb"(<h1[^>]*>)", re.I)
+_NCT = re.compile(rb"NCT\d{4}(\d{4})\b")  # the corpus's ids differ in their last four digits
 NAMES = ("Aurora", "Bayside", "Cedar", "Delta", "Evergreen", "Fairview", "Granite", "Harbor")
 
 
@@ -55,6 +57,7 @@ def generate_sites(corpus: Path, dest: Path, count: int) -> list[GeneratedSite]:
         for file_name, data in pages[label["site"]].items():
             data = _TITLE.sub(rb"\1" + clinic, data, count=1)
             data = _H1.sub(rb"\1" + clinic, data, count=1)
+            data = _NCT.sub(b"NCT%04d\\1" % n, data)
             (folder / file_name).write_bytes(_PRICE.sub(partial(_price, factor=factor), data))
         sites.append(GeneratedSite(name, f"/{name}/{label['entry']}", label["site"]))
     return sites
