@@ -138,8 +138,8 @@ class RegistryClient:
 
         Well-formed ids not in the cache are asked for together through the list endpoint, with
         the ids other callers are waiting for; ids the list did not return are then asked for
-        one by one, which tells a missing study (404) from an old alias (301). An id that goes
-        alone is asked for by itself, for the same reason.
+        one by one, which tells a missing study (404) from an old alias (301). An id that is the
+        only one waiting when a request may go is asked for by itself, for the same reason.
         """
         results: dict[str, Lookup] = {}
         waiting: dict[str, asyncio.Future[Lookup]] = {}
@@ -233,7 +233,8 @@ class RegistryClient:
         return results
 
     async def _fetch_batch(self, chunk: list[str]) -> dict[str, TrialRecord]:
-        """Records the list endpoint returns, keyed by the cited id (an alias counts)."""
+        """Records the list endpoint returns, keyed by the cited id (an alias counts). The first
+        page's token was taken by ``_send``; further pages take their own."""
         wanted = set(chunk)
         params = {"filter.ids": ",".join(chunk), "fields": _FIELDS, "pageSize": str(len(chunk))}
         found: dict[str, TrialRecord] = {}
