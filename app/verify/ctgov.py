@@ -16,6 +16,7 @@ import asyncio
 import re
 import time
 from collections.abc import Sequence
+from itertools import islice
 from typing import Any, Self
 
 import anyio
@@ -99,8 +100,9 @@ class RegistryClient:
         )
         # Every id asked for and not yet answered, shared by all the callers that cite it.
         self._pending: dict[str, asyncio.Future[Lookup]] = {}
-        self._together: dict[str, None] = {}  # well-formed ids waiting for a request (in order)
-        self._alone: list[str] = []  # NCT-like ids of the wrong length: asked for one by one
+        # Ids waiting for a request, in the order they were cited; False for an NCT-like id of
+        # the wrong length, which is asked for by itself (the registry answers 400 for it).
+        self._queued: dict[str, bool] = {}
         self._sender: asyncio.Task[None] | None = None
         self._requests: set[asyncio.Task[None]] = set()
 
@@ -122,8 +124,7 @@ class RegistryClient:
         for nct_id, future in self._pending.items():  # queued, never sent
             future.set_result(_unverified(nct_id, _STOPPED))
         self._pending.clear()
-        self._together.clear()
-        self._alone.clear()
+        self._queued.clear()
         if self._owns_http and self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -173,10 +174,7 @@ class RegistryClient:
             return future
         future = asyncio.get_running_loop().create_future()
         self._pending[nct_id] = future
-        if _WELL_FORMED.fullmatch(nct_id):
-            self._together[nct_id] = None
-        else:
-            self._alone.append(nct_id)
+        self._queued[nct_id] = _WELL_FORMED.fullmatch(nct_id) is not None
         if self._sender is None:
             self._sender = asyncio.create_task(self._send())
         return future
@@ -187,13 +185,15 @@ class RegistryClient:
         While the courtesy limit makes it wait, more ids arrive: they share the next request.
         """
         try:
-            while self._together or self._alone:
+            while self._queued:
                 await self._bucket.acquire()
-                chunk = list(self._together)[: self._settings.registry_batch_size]
+                oldest, together = next(iter(self._queued.items()))
+                chunk = [oldest]
+                if together:  # the well-formed ids waiting, the longest waiting first
+                    ids = (nct_id for nct_id, ok in self._queued.items() if ok)
+                    chunk = list(islice(ids, self._settings.registry_batch_size))
                 for nct_id in chunk:
-                    del self._together[nct_id]
-                if not chunk:
-                    chunk = [self._alone.pop(0)]
+                    del self._queued[nct_id]
                 task = asyncio.create_task(self._answer(chunk))
                 self._requests.add(task)
                 task.add_done_callback(self._requests.discard)

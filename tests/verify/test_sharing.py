@@ -28,7 +28,8 @@ def _ids(target: str) -> list[str]:
 
 
 class HeldTime(FakeTime):
-    """Fake time whose sleeps wait until the test lets them go, so it can act meanwhile."""
+    """Fake time whose sleeps wait until the test lets them go, so it can act meanwhile: each
+    sleep sets ``asleep`` and waits for ``wake``; both are new for the next sleep."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -38,7 +39,14 @@ class HeldTime(FakeTime):
     async def sleep(self, seconds: float) -> None:
         self.asleep.set()
         await self.wake.wait()
+        self.asleep, self.wake = anyio.Event(), anyio.Event()
         await super().sleep(seconds)
+
+
+async def _requests_reach(registry: fr.FakeRegistry, count: int) -> None:
+    with anyio.fail_after(5):
+        while len(registry.requests) < count:
+            await anyio.sleep(0.01)
 
 
 async def test_callers_at_the_same_time_share_one_request(make_client, registry) -> None:
@@ -88,6 +96,29 @@ async def test_ids_cited_while_the_limit_holds_a_request_back_go_with_it(registr
         [fr.UNRELATED, fr.WITHDRAWN, fr.CLINIC_OWN],
     ]
     assert held.sleeps == [1.0]  # one wait for three sites, not one each
+
+
+async def test_ids_wait_their_turn_in_the_order_they_were_cited(registry) -> None:
+    """An NCT-like id of the wrong length goes by itself; it does not wait behind every
+    well-formed id cited after it."""
+    held = HeldTime()
+    settings = registry_settings(
+        registry.base_url, registry_requests_per_minute=60.0, registry_burst=1
+    )
+    async with RegistryClient(settings, clock=held.clock, sleep=held.sleep) as client:
+        await client.lookup(fr.WITHDRAWN)  # spends the burst
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(client.lookup, fr.MALFORMED)
+            tg.start_soon(client.lookup_many, [fr.ACADEMIC_RA, fr.UNRELATED])
+            await held.asleep.wait()
+            held.wake.set()  # the first token
+            await _requests_reach(registry, 2)
+            assert _ids(registry.requests[1]) == [fr.MALFORMED]
+            await held.asleep.wait()
+            held.wake.set()  # the second
+
+    assert _ids(registry.requests[2]) == [fr.ACADEMIC_RA, fr.UNRELATED]
+    assert held.sleeps == [1.0, 1.0]
 
 
 async def test_a_caller_that_gives_up_leaves_the_answer_to_the_others(
