@@ -43,6 +43,14 @@ class HeldTime(FakeTime):
         await super().sleep(seconds)
 
 
+def _one_a_second(registry: fr.FakeRegistry, held: HeldTime) -> RegistryClient:
+    """A client allowed one request a second and a burst of one, on ``held`` time."""
+    settings = registry_settings(
+        registry.base_url, registry_requests_per_minute=60.0, registry_burst=1
+    )
+    return RegistryClient(settings, clock=held.clock, sleep=held.sleep)
+
+
 async def _requests_reach(registry: fr.FakeRegistry, count: int) -> None:
     with anyio.fail_after(5):
         while len(registry.requests) < count:
@@ -78,10 +86,7 @@ async def test_an_id_on_its_way_is_not_asked_for_again(make_client, registry) ->
 
 async def test_ids_cited_while_the_limit_holds_a_request_back_go_with_it(registry) -> None:
     held = HeldTime()
-    settings = registry_settings(
-        registry.base_url, registry_requests_per_minute=60.0, registry_burst=1
-    )
-    async with RegistryClient(settings, clock=held.clock, sleep=held.sleep) as client:
+    async with _one_a_second(registry, held) as client:
         await client.lookup(fr.ACADEMIC_RA)  # spends the burst
         async with anyio.create_task_group() as tg:
             tg.start_soon(client.lookup, fr.UNRELATED)
@@ -102,10 +107,7 @@ async def test_ids_wait_their_turn_in_the_order_they_were_cited(registry) -> Non
     """An NCT-like id of the wrong length goes by itself; it does not wait behind every
     well-formed id cited after it."""
     held = HeldTime()
-    settings = registry_settings(
-        registry.base_url, registry_requests_per_minute=60.0, registry_burst=1
-    )
-    async with RegistryClient(settings, clock=held.clock, sleep=held.sleep) as client:
+    async with _one_a_second(registry, held) as client:
         await client.lookup(fr.WITHDRAWN)  # spends the burst
         async with anyio.create_task_group() as tg:
             tg.start_soon(client.lookup, fr.MALFORMED)
